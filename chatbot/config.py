@@ -1,0 +1,207 @@
+"""Settings from one optional YAML file (default `chatbot.yaml`) plus the environment.
+
+Secrets come from the environment; everything has a default, so with nothing
+configured the console chat runs on the five seed schools.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Mapping
+
+from chatbot.errors import ConfigError
+from chatbot.yamlfile import YamlProblem, line_of, load_yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = Path("chatbot.yaml")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfficeHours:
+    """When the office works, per school: opening hours, weekdays, closure dates."""
+
+    opens: time = time(8, 30)
+    closes: time = time(16, 30)
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    closures: tuple[tuple[date, date], ...] = ()  # inclusive ranges
+
+
+@dataclass(frozen=True, kw_only=True)
+class TelegramSettings:
+    token: str
+    api_url: str = "https://api.telegram.org/bot"
+    file_url: str | None = None
+    school: str | None = None  # one bot per school; None offers a /start choice
+    mode: str = "polling"  # polling | webhook
+    webhook_url: str | None = None
+    webhook_path: str = "/telegram"
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackSettings:
+    bot_token: str
+    signing_secret: str | None = None
+    app_token: str | None = None  # Socket Mode
+    api_url: str = "https://slack.com/api/"
+    school: str | None = None
+    office_channel: str | None = None
+    office_users: tuple[str, ...] = ()
+    safeguarding_leads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    db_path: Path = Path("chatbot.db")
+    intents_dir: Path = PROJECT_ROOT / "intents"
+    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    schools: tuple[str, ...] | None = None  # None: every school in knowledge_dir
+    timezone: str = "Europe/London"
+    office_hours: OfficeHours = field(default_factory=OfficeHours)
+    school_hours: Mapping[str, OfficeHours] = field(default_factory=dict)
+    telegram: TelegramSettings | None = None
+    slack: SlackSettings | None = None
+
+    def hours_for(self, school_id: str) -> OfficeHours:
+        return self.school_hours.get(school_id, self.office_hours)
+
+
+def _list(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.replace(";", ",").split(",") if v.strip())
+    if isinstance(value, list):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    raise ConfigError(f"expected a list, got {value!r}")
+
+
+def _time(value: Any, where: str) -> time:
+    if isinstance(value, int):  # YAML reads 08:30 as sexagesimal minutes
+        return time(value // 60, value % 60)
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a time like 08:30") from None
+
+
+def _date(value: Any, where: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a date like 2026-12-21") from None
+
+
+def _hours(raw: Any, base: OfficeHours, where: str) -> OfficeHours:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: office hours must be a mapping")
+    closures: list[tuple[date, date]] = list(base.closures)
+    for item in raw.get("closures") or []:
+        if isinstance(item, dict):
+            start = _date(item.get("from") or item.get("start"), where)
+            end = _date(item.get("to") or item.get("end") or start, where)
+        else:
+            start = end = _date(item, where)
+        if end < start:
+            raise ConfigError(f"{where}: closure ends before it starts ({start} to {end})")
+        closures.append((start, end))
+    weekdays = raw.get("weekdays")
+    return OfficeHours(
+        opens=_time(raw["opens"], where) if "opens" in raw else base.opens,
+        closes=_time(raw["closes"], where) if "closes" in raw else base.closes,
+        weekdays=tuple(int(d) for d in weekdays) if weekdays else base.weekdays,
+        closures=tuple(closures),
+    )
+
+
+def _section(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"config: '{key}' must be a mapping")
+    return {k: v for k, v in value.items() if k != "__line__"}
+
+
+def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file (if any) and overlay the environment."""
+    env = os.environ if env is None else env
+    path = config_path or Path(env.get("CHATBOT_CONFIG", DEFAULT_CONFIG))
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = load_yaml(path)
+        except YamlProblem as err:
+            raise ConfigError(str(err)) from err
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}:{line_of(loaded) or 1}: the config file must be a mapping")
+        data = loaded or {}
+    elif config_path is not None:
+        raise ConfigError(f"{path}: no such config file")
+    base = Path(path).resolve().parent
+
+    def rel(value: Any, default: Path) -> Path:
+        if value in (None, ""):
+            return default
+        p = Path(str(value)).expanduser()
+        return p if p.is_absolute() else base / p
+
+    office = _hours(data.get("office_hours") or {}, OfficeHours(), "office_hours")
+    school_hours = {
+        school_id: _hours(raw, office, f"school_hours.{school_id}")
+        for school_id, raw in _section(data, "school_hours").items()
+    }
+    schools = _list(env.get("CHATBOT_SCHOOLS") or data.get("schools")) or None
+
+    tg = _section(data, "telegram")
+    tg_token = env.get("TELEGRAM_BOT_TOKEN") or tg.get("token")
+    telegram = None
+    if tg_token:
+        telegram = TelegramSettings(
+            token=str(tg_token),
+            api_url=str(env.get("TELEGRAM_API_URL") or tg.get("api_url") or TelegramSettings.api_url),
+            file_url=env.get("TELEGRAM_FILE_URL") or tg.get("file_url"),
+            school=env.get("TELEGRAM_SCHOOL") or tg.get("school"),
+            mode=str(env.get("TELEGRAM_MODE") or tg.get("mode") or "polling"),
+            webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or tg.get("webhook_url"),
+            webhook_path=str(env.get("TELEGRAM_WEBHOOK_PATH") or tg.get("webhook_path") or "/telegram"),
+            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or tg.get("webhook_secret"),
+            webhook_listen=str(env.get("TELEGRAM_WEBHOOK_LISTEN") or tg.get("webhook_listen") or "127.0.0.1"),
+            webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT") or tg.get("webhook_port") or 8443),
+        )
+        if telegram.mode not in ("polling", "webhook"):
+            raise ConfigError(f"telegram mode must be 'polling' or 'webhook', not {telegram.mode!r}")
+        if telegram.mode == "webhook" and not telegram.webhook_secret:
+            raise ConfigError("telegram webhook mode needs TELEGRAM_WEBHOOK_SECRET (checked on every request)")
+
+    sl = _section(data, "slack")
+    sl_token = env.get("SLACK_BOT_TOKEN") or sl.get("bot_token")
+    slack = None
+    if sl_token:
+        slack = SlackSettings(
+            bot_token=str(sl_token),
+            signing_secret=env.get("SLACK_SIGNING_SECRET") or sl.get("signing_secret"),
+            app_token=env.get("SLACK_APP_TOKEN") or sl.get("app_token"),
+            api_url=str(env.get("SLACK_API_URL") or sl.get("api_url") or SlackSettings.api_url),
+            school=env.get("SLACK_SCHOOL") or sl.get("school"),
+            office_channel=env.get("SLACK_OFFICE_CHANNEL") or sl.get("office_channel"),
+            office_users=_list(env.get("SLACK_OFFICE_USERS") or sl.get("office_users")),
+            safeguarding_leads=_list(env.get("SLACK_SAFEGUARDING_LEADS") or sl.get("safeguarding_leads")),
+        )
+
+    return Settings(
+        db_path=rel(env.get("CHATBOT_DB") or data.get("database"), Path.cwd() / "chatbot.db"),
+        intents_dir=rel(data.get("intents_dir"), PROJECT_ROOT / "intents"),
+        knowledge_dir=rel(data.get("knowledge_dir"), PROJECT_ROOT / "knowledge"),
+        schools=schools,
+        timezone=str(data.get("timezone") or "Europe/London"),
+        office_hours=office,
+        school_hours=school_hours,
+        telegram=telegram,
+        slack=slack,
+    )

@@ -1,0 +1,373 @@
+"""Load and validate `intents/` and `knowledge/` into one immutable KnowledgeBase.
+
+Every problem is reported with its file and line, all at once, so a broken edit
+is fixed in one pass instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from chatbot.errors import KnowledgeError, UnknownSchool
+from chatbot.yamlfile import YamlProblem, line_of, load_yaml
+
+AUDIENCES = ("parent", "staff", "any")
+KINDS = ("answer", "flow", "concern", "meta")
+FLOW_CONDITIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "other_children": ("yes", "no", "unsure"),
+        "school_event": ("yes", "no"),
+        "permission": ("yes", "no"),
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Intent:
+    """Something people ask, shared by all schools."""
+
+    id: str
+    audience: str
+    kind: str
+    summary: str
+    label: str
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...]
+    file: str
+    line: int
+
+    def serves(self, audience: str) -> bool:
+        return self.audience == "any" or self.audience == audience
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    """A passage of a school's policy, in its own words."""
+
+    id: str
+    title: str
+    text: str
+    line: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """One ending of a guided flow: applies when every condition in `when` holds."""
+
+    when: Mapping[str, str]
+    text: str
+    cites: tuple[str, ...]
+    line: int
+
+    def matches(self, facts: Mapping[str, str]) -> bool:
+        return all(facts.get(key) == value for key, value in self.when.items())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """A school's answer to one intent, citing its own sections."""
+
+    intent: str
+    text: str
+    cites: tuple[str, ...]
+    outcomes: tuple[Outcome, ...] = ()
+    line: int = 0
+
+    def outcome_for(self, facts: Mapping[str, str]) -> Outcome | None:
+        return next((o for o in self.outcomes if o.matches(facts)), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class School:
+    """One school's policy: identity, contacts, verbatim sections, cited answers."""
+
+    id: str
+    name: str
+    short_name: str
+    policy: str
+    version: str
+    source: Path
+    contacts: Mapping[str, str]
+    sections: Mapping[str, Section]
+    answers: Mapping[str, Answer]
+    file: str
+
+    def contact(self, key: str, default: str) -> str:
+        return self.contacts.get(key) or default
+
+
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeBase:
+    """Everything the engine knows: intents (shared) and schools (each its own policy)."""
+
+    intents: Mapping[str, Intent]
+    schools: Mapping[str, School]
+    intent_order: tuple[str, ...] = field(default=())
+
+    def school(self, school_id: str) -> School:
+        try:
+            return self.schools[school_id]
+        except KeyError:
+            raise UnknownSchool(school_id, sorted(self.schools)) from None
+
+    def intent(self, intent_id: str) -> Intent:
+        return self.intents[intent_id]
+
+
+class _Problems:
+    """Collects 'file:line: message' strings."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, file: Path | str, line: int, message: str) -> None:
+        self.items.append(f"{file}:{line}: {message}" if line else f"{file}: {message}")
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _str_list(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return None
+
+
+def _load_intent_file(path: Path, problems: _Problems, intents: dict[str, Intent]) -> None:
+    try:
+        data = load_yaml(path)
+    except YamlProblem as err:
+        problems.items.append(str(err))
+        return
+    if data is None:
+        return
+    if not isinstance(data, list):
+        problems.add(path, 1, "an intents file must be a list of intents")
+        return
+    for entry in data:
+        if not isinstance(entry, dict):
+            problems.add(path, 0, f"each intent must be a mapping, got {entry!r:.40}")
+            continue
+        line = line_of(entry)
+        intent_id = _text(entry.get("id"))
+        if intent_id is None:
+            problems.add(path, line, "intent has no 'id'")
+            continue
+        if intent_id in intents:
+            other = intents[intent_id]
+            problems.add(path, line, f"intent {intent_id!r} is defined twice (also {other.file}:{other.line})")
+            continue
+        audience = entry.get("audience")
+        kind = entry.get("kind")
+        if audience not in AUDIENCES:
+            problems.add(path, line, f"intent {intent_id!r}: audience must be one of {AUDIENCES}, got {audience!r}")
+        if kind not in KINDS:
+            problems.add(path, line, f"intent {intent_id!r}: kind must be one of {KINDS}, got {kind!r}")
+        examples = _str_list(entry.get("examples"))
+        if not examples:
+            problems.add(path, line, f"intent {intent_id!r}: 'examples' must be a non-empty list of phrasings")
+        keywords = _str_list(entry.get("keywords"))
+        if keywords is None:
+            problems.add(path, line, f"intent {intent_id!r}: 'keywords' must be a list of words")
+        summary = _text(entry.get("summary")) or intent_id.replace("_", " ")
+        intents[intent_id] = Intent(
+            id=intent_id,
+            audience=str(audience),
+            kind=str(kind),
+            summary=summary,
+            label=_text(entry.get("label")) or summary,
+            keywords=keywords or (),
+            examples=examples or (),
+            file=str(path),
+            line=line,
+        )
+
+
+def load_intents(intents_dir: Path) -> dict[str, Intent]:
+    """Read every `*.yaml` under `intents_dir`; raise KnowledgeError listing all problems."""
+    problems = _Problems()
+    intents: dict[str, Intent] = {}
+    files = sorted(intents_dir.glob("*.yaml"))
+    if not files:
+        problems.add(intents_dir, 0, "no intent files (*.yaml) found")
+    for path in files:
+        _load_intent_file(path, problems, intents)
+    if problems.items:
+        raise KnowledgeError(problems.items)
+    return intents
+
+
+def _load_sections(path: Path, raw: Any, problems: _Problems) -> dict[str, Section]:
+    sections: dict[str, Section] = {}
+    if not isinstance(raw, list) or not raw:
+        problems.add(path, 0, "'sections' must be a non-empty list")
+        return sections
+    for entry in raw:
+        line = line_of(entry)
+        if not isinstance(entry, dict):
+            problems.add(path, line, "each section must be a mapping with id, title and text")
+            continue
+        section_id, title, text = _text(entry.get("id")), _text(entry.get("title")), _text(entry.get("text"))
+        if section_id is None or title is None or text is None:
+            problems.add(path, line, "a section needs 'id', 'title' and 'text'")
+            continue
+        if section_id in sections:
+            problems.add(path, line, f"section {section_id!r} is defined twice")
+            continue
+        sections[section_id] = Section(id=section_id, title=title, text=text, line=line)
+    return sections
+
+
+def _cites(path: Path, owner: str, line: int, raw: Any, sections: Mapping[str, Section], problems: _Problems) -> tuple[str, ...]:
+    cites = _str_list(raw)
+    if cites is None:
+        problems.add(path, line, f"{owner}: 'cites' must be a list of section ids")
+        return ()
+    for cite in cites:
+        if cite not in sections:
+            problems.add(path, line, f"{owner}: cites unknown section {cite!r}")
+    return cites
+
+
+def _load_outcomes(path: Path, intent_id: str, raw: Any, sections: Mapping[str, Section], problems: _Problems) -> tuple[Outcome, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add(path, 0, f"answer {intent_id!r}: 'outcomes' must be a list")
+        return ()
+    outcomes = []
+    for entry in raw:
+        line = line_of(entry)
+        if not isinstance(entry, dict) or _text(entry.get("text")) is None:
+            problems.add(path, line, f"answer {intent_id!r}: each outcome needs 'when' and 'text'")
+            continue
+        when_raw = entry.get("when") or {}
+        when: dict[str, str] = {}
+        if not isinstance(when_raw, dict):
+            problems.add(path, line, f"answer {intent_id!r}: 'when' must be a mapping")
+            when_raw = {}
+        for key, value in when_raw.items():
+            if key == "__line__":
+                continue
+            value = "yes" if value is True else "no" if value is False else str(value)
+            if key not in FLOW_CONDITIONS or value not in FLOW_CONDITIONS[key]:
+                problems.add(path, line, f"answer {intent_id!r}: unknown condition {key}={value!r}")
+            when[key] = value
+        outcomes.append(
+            Outcome(
+                when=MappingProxyType(when),
+                text=str(_text(entry.get("text"))),
+                cites=_cites(path, f"answer {intent_id!r} outcome", line, entry.get("cites"), sections, problems),
+                line=line,
+            )
+        )
+    return tuple(outcomes)
+
+
+def _load_answers(path: Path, raw: Any, sections: Mapping[str, Section], intents: Mapping[str, Intent], problems: _Problems) -> dict[str, Answer]:
+    answers: dict[str, Answer] = {}
+    if raw is None:
+        return answers
+    if not isinstance(raw, dict):
+        problems.add(path, 0, "'answers' must be a mapping of intent id to answer")
+        return answers
+    for intent_id, entry in raw.items():
+        if intent_id == "__line__":
+            continue
+        line = line_of(entry)
+        if intent_id not in intents:
+            problems.add(path, line, f"answer for unknown intent {intent_id!r}")
+            continue
+        if not isinstance(entry, dict) or _text(entry.get("text")) is None:
+            problems.add(path, line, f"answer {intent_id!r} needs a 'text'")
+            continue
+        cites = _cites(path, f"answer {intent_id!r}", line, entry.get("cites"), sections, problems)
+        if not cites:
+            problems.add(path, line, f"answer {intent_id!r} cites no section: every answer must quote its clause")
+        answers[intent_id] = Answer(
+            intent=intent_id,
+            text=str(_text(entry.get("text"))),
+            cites=cites,
+            outcomes=_load_outcomes(path, intent_id, entry.get("outcomes"), sections, problems),
+            line=line,
+        )
+    return answers
+
+
+def _load_school(path: Path, intents: Mapping[str, Intent], problems: _Problems) -> School | None:
+    try:
+        data = load_yaml(path)
+    except YamlProblem as err:
+        problems.items.append(str(err))
+        return None
+    if not isinstance(data, dict):
+        problems.add(path, 1, "a knowledge file must be a mapping with school, sections and answers")
+        return None
+    meta = data.get("school")
+    if not isinstance(meta, dict):
+        problems.add(path, 1, "missing 'school' mapping (id, name, policy, version, source)")
+        return None
+    meta_line = line_of(meta)
+    required = {key: _text(meta.get(key)) for key in ("id", "name", "policy", "version", "source")}
+    for key, value in required.items():
+        if value is None:
+            problems.add(path, meta_line, f"school.{key} is missing")
+    school_id = required["id"] or path.stem
+    if school_id != path.stem:
+        problems.add(path, meta_line, f"school.id {school_id!r} must match the file name {path.stem!r}")
+    contacts_raw = data.get("contacts") or {}
+    contacts = {str(k): str(v) for k, v in contacts_raw.items() if k != "__line__"} if isinstance(contacts_raw, dict) else {}
+    sections = _load_sections(path, data.get("sections"), problems)
+    answers = _load_answers(path, data.get("answers"), sections, intents, problems)
+    name = required["name"] or school_id
+    return School(
+        id=school_id,
+        name=name,
+        short_name=_text(meta.get("short_name")) or name,
+        policy=required["policy"] or "",
+        version=required["version"] or "",
+        source=(path.parent / (required["source"] or "")).resolve(),
+        contacts=MappingProxyType(contacts),
+        sections=MappingProxyType(sections),
+        answers=MappingProxyType(answers),
+        file=str(path),
+    )
+
+
+def load_knowledge_base(*, intents_dir: Path, knowledge_dir: Path, schools: list[str] | None = None) -> KnowledgeBase:
+    """Load intents and the schools' knowledge; raise KnowledgeError naming every problem.
+
+    `schools` limits which schools are served (default: every file in knowledge_dir).
+    """
+    problems = _Problems()
+    try:
+        intents = load_intents(intents_dir)
+    except KnowledgeError as err:
+        problems.items.extend(err.problems)
+        intents = {}
+    loaded: dict[str, School] = {}
+    files = sorted(knowledge_dir.glob("*.yaml"))
+    if not files:
+        problems.add(knowledge_dir, 0, "no school knowledge files (*.yaml) found")
+    for path in files:
+        if schools is not None and path.stem not in schools:
+            continue
+        school = _load_school(path, intents, problems)
+        if school is not None:
+            loaded[school.id] = school
+    for wanted in schools or []:
+        if wanted not in loaded and not any(p.startswith(str(knowledge_dir / wanted)) for p in problems.items):
+            problems.add(knowledge_dir, 0, f"configured school {wanted!r} has no knowledge file {wanted}.yaml")
+    if problems.items:
+        raise KnowledgeError(problems.items)
+    return KnowledgeBase(
+        intents=MappingProxyType(intents),
+        schools=MappingProxyType(loaded),
+        intent_order=tuple(intents),
+    )

@@ -1,0 +1,116 @@
+"""The safeguarding screen: runs before matching, and wins over it.
+
+A message that suggests a child may be at risk is escalated as urgent whatever
+the matcher thinks. The patterns run over canonical words (see normalise.words),
+so "my dd", "my daughter" and "my girl" all read as "my child", and "pics" as
+"photo". Missing a real risk is far worse than a false alarm, but false alarms
+are measured too (the evaluation reports the false-urgent rate).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chatbot.normalise import words
+
+_CHILD = r"(?:child|year\s?\d|year6|y\d|\d+\s?yearold|yearold|teen|teenager|minor|niece|nephew|grandchild|her|him|them)"
+_ADULT = r"(?:man|men|woman|adult|stranger|older \w+|grown up|someone|somebody|person|guy|bloke|teacher|staff|coach|member of staff|parent|relative|he|she|they)"
+_CONTACT = r"(?:messag\w*|message|text\w*|contact\w*|chat\w*|talk\w*|dm\w*|add\w*|follow\w*|snapchat\w*|call\w*|groom\w*|ask\w*|send\w*|sent|meet\w*)"
+
+_PATTERNS: dict[str, tuple[str, ...]] = {
+    "self_harm": (
+        r"\bkill (?:himself|herself|themselves|themself|myself|\w+self)\b",
+        r"\bsuicid\w*",
+        r"\bself ?harm\w*",
+        r"\b(?:hurt|hurting|harm|harming|cut|cutting|cuts|burn\w*|starv\w*) (?:himself|herself|themselves|themself)\b",
+        r"\b(?:want|wants|wanted|wanting) to die\b",
+        r"\bend (?:his|her|their|my) (?:own )?life\b",
+        r"\boverdos\w*",
+        r"\bnot (?:want|wanting) to (?:live|be alive|be here)\b",
+        r"\bbetter off dead\b",
+    ),
+    "sexual_abuse_or_grooming": (
+        r"\bnudes?\b",
+        r"\bnaked\b",
+        r"\bsexual\w*|\bsexting\b|\bsex\b",
+        r"\bgroom\w*",
+        r"\bpaedo\w*|\bpedo\w*|\bpaedophil\w*|\bpedophil\w*",
+        r"\bprivate parts\b",
+        r"\btouch(?:ed|ing|es)? (?:her|him|them|my child|child)\b.{0,30}\b(?:inappropriat\w*|private|wrong|where)",
+        r"\binappropriate(?:ly)? touch\w*",
+        r"\b(?:send|sent|sending|asked for|ask for|asking for|wants) (?:a |some |more )?(?:photo|video)s? of (?:herself|himself|themselves|themself|her body|his body)\b",
+        r"\b(?:send|sent|sending|showed|shown) (?:my |a |the )?(?:child|\d+\s?yearold)\b.{0,25}\b(?:inappropriate|rude|explicit|dirty|disgusting|sexual|porn\w*)",
+        r"\b(?:inappropriate|rude|explicit|dirty|porn\w*) (?:photo|video|message|picture|image|content)\w*\b.{0,40}\b(?:child|\d+\s?yearold|yearold|year\s?\d)",
+        r"\b(?:child|\d+\s?yearold|year\s?\d)\b.{0,40}\b(?:sent|send|shown|showed)\b.{0,30}\b(?:inappropriate|rude|explicit|dirty|porn\w*)",
+        r"\bkeep (?:it|this|that|the chats?|their chats?|the messages?|messages|them|things) (?:a )?secret\b",
+        r"\b(?:our|a|their|little) secret\b",
+        r"\bmeet (?:up )?(?:with )?(?:him|her|them|a stranger|someone|in person)\b.{0,40}\b(?:online|internet|game|gaming|met on|chat)",
+        r"\b(?:online|gaming|game|internet|roblox|fortnite|minecraft|snapchat|instagram|tiktok)\b.{0,60}\b(?:meet up|meet her|meet him|meet them|wants to meet|asked to meet|asking to meet)\b",
+        r"\bexploit\w*",
+        r"\bcse\b",
+    ),
+    "adult_contacting_child": (
+        rf"\b(?:man|men|stranger|adult|older \w+|grown up|guy|bloke)\b.{{0,60}}\b{_CONTACT}\b.{{0,40}}\b{_CHILD}\b",
+        rf"\b{_CONTACT}\b.{{0,30}}\bmy (?:child|\d+\s?yearold)\b.{{0,50}}\b(?:late at night|privately|in private|secret\w*|at night|stranger|man|adult)\b",
+        rf"\b(?:teacher|staff|someone who works at (?:the )?school|member of staff|coach|volunteer|\w+ from (?:the )?school)\b.{{0,40}}\b{_CONTACT}\b.{{0,40}}\b(?:my )?(?:child|pupils?)\b.{{0,40}}\b(?:privately|in private|late at night|at night|secret\w*|personal (?:account|mobile|number)|own (?:mobile|number|account))\b",
+        r"\b(?:hang\w* (?:around|about)|loiter\w*|lurk\w*|waiting)\b.{0,40}\b(?:outside|near|by|round) (?:the )?(?:school|gates?|playground)\b",
+        r"\b(?:strange|unknown|older) (?:man|men|woman|adult|\w+)\b.{0,40}\b(?:school gates?|outside school|near the school|playground)\b",
+        r"\b(?:tried|trying|try) to (?:take|grab|snatch|lure|get)\b.{0,20}\b(?:child|her|him|them)\b.{0,20}\b(?:car|van|away|with him|with her)\b",
+    ),
+    "abuse_or_neglect": (
+        r"\babus\w*",
+        r"\bneglect\w*",
+        r"\b(?:hits|hit|beats|beat|beating|hitting|punch\w*|kick\w*|slap\w*|burn\w*|strangl\w*|chok\w*|hurts|hurting) (?:her|him|them|my child|the child|child)\b.{0,40}\b(?:home|at home|dad|parent|stepdad|stepmum|boyfriend|girlfriend|partner|uncle|relative)\b",
+        r"\b(?:dad|parent|stepdad|stepmum|stepfather|stepmother|father|mother|boyfriend|girlfriend|partner|uncle|relative|carer)\b.{0,20}\b(?:hits|hit|beats|beat|hurts|hurt|punch\w*|kick\w*|slap\w*|burn\w*|strangl\w*|chok\w*|lock\w*)\b.{0,15}\b(?:her|him|them|child)\b",
+        r"\bbruis\w*|\bmarks on (?:her|his|their)\b|\bblack eye\b",
+        r"\b(?:scared|afraid|frightened|terrified|doesnt want|does not want|refus\w*) (?:of going|to go|going) home\b",
+        r"\bnot safe (?:at|to go) home\b|\bunsafe at home\b",
+        r"\b(?:no|never any) food at home\b|\b(?:always|constantly) hungry\b|\bleft (?:home )?alone (?:all|for days|overnight|at night)\b",
+        r"\bdomestic (?:violence|abuse)\b",
+        r"\bforced marriage\b|\bfgm\b|\bgenital mutilation\b",
+        r"\bradicali[sz]\w*|\bextremis\w*",
+    ),
+    "violence_or_danger": (
+        r"\b(?:knife|knives|blade|gun|guns|weapon\w*|machete)\b",
+        r"\bstab\w*",
+        r"\bthreat\w* to (?:kill|hurt|stab|shoot|beat|attack|harm)\b.{0,40}\b(?:child|her|him|them|pupils?|year\s?\d)\b",
+        r"\b(?:going|gonna|said he would|said she would|says he will|says she will) (?:to )?(?:kill|stab|shoot)\b",
+        r"\b(?:gone missing|is missing|went missing|has not come home|hasnt come home|not come home|ran away from home|run away from home|running away)\b",
+        r"\b(?:immediate|in) danger\b",
+        r"\bbeen (?:attacked|assaulted)\b|\bassault\w*",
+    ),
+}
+
+_COMPILED = {name: tuple(re.compile(p) for p in pats) for name, pats in _PATTERNS.items()}
+
+# Policy questions that merely mention a risky word ("is it abuse to post a photo?")
+# must not be escalated; these read as rule questions, not reports.
+_RULE_QUESTION = re.compile(
+    r"^(?:what|is it|are we|am i|can i|can we|may i|should i|should we|do we|does the policy|what is the rule)\b"
+    r".{0,80}\b(?:policy|rule|allow\w*|okay|acceptable|appropriate)\b"
+)
+
+
+@dataclass(frozen=True)
+class SafetyFinding:
+    """Why a message was judged urgent: the risk category, never the message text."""
+
+    category: str
+
+
+def screen(text: str) -> SafetyFinding | None:
+    """Return a finding when the message suggests a child may be at risk."""
+    canonical = " ".join(words(text))
+    if not canonical:
+        return None
+    for category, patterns in _COMPILED.items():
+        if any(p.search(canonical) for p in patterns):
+            if category != "self_harm" and _RULE_QUESTION.search(canonical) and not _names_a_child(canonical):
+                continue
+            return SafetyFinding(category)
+    return None
+
+
+def _names_a_child(canonical: str) -> bool:
+    return bool(re.search(r"\bmy (?:child|\d+\s?yearold)\b|\b(?:he|she) (?:said|told|says)\b", canonical))
