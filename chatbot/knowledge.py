@@ -270,7 +270,10 @@ def _load_outcomes(path: Path, intent_id: str, raw: Any, sections: Mapping[str, 
     return tuple(outcomes)
 
 
-def _load_answers(path: Path, raw: Any, sections: Mapping[str, Section], intents: Mapping[str, Intent], problems: _Problems) -> dict[str, Answer]:
+def _load_answers(
+    path: Path, raw: Any, sections: Mapping[str, Section], intents: Mapping[str, Intent] | None, problems: _Problems
+) -> dict[str, Answer]:
+    """Answers keyed by intent; `intents` None means the intents failed to load (skip that check)."""
     answers: dict[str, Answer] = {}
     if raw is None:
         return answers
@@ -281,7 +284,7 @@ def _load_answers(path: Path, raw: Any, sections: Mapping[str, Section], intents
         if intent_id == "__line__":
             continue
         line = line_of(entry)
-        if intent_id not in intents:
+        if intents is not None and intent_id not in intents:
             problems.add(path, line, f"answer for unknown intent {intent_id!r}")
             continue
         if not isinstance(entry, dict) or _text(entry.get("text")) is None:
@@ -300,7 +303,7 @@ def _load_answers(path: Path, raw: Any, sections: Mapping[str, Section], intents
     return answers
 
 
-def _load_school(path: Path, intents: Mapping[str, Intent], problems: _Problems) -> School | None:
+def _load_school(path: Path, intents: Mapping[str, Intent] | None, problems: _Problems) -> School | None:
     try:
         data = load_yaml(path)
     except YamlProblem as err:
@@ -346,11 +349,12 @@ def load_knowledge_base(*, intents_dir: Path, knowledge_dir: Path, schools: list
     `schools` limits which schools are served (default: every file in knowledge_dir).
     """
     problems = _Problems()
+    intents: dict[str, Intent] | None
     try:
         intents = load_intents(intents_dir)
     except KnowledgeError as err:
         problems.items.extend(err.problems)
-        intents = {}
+        intents = None
     loaded: dict[str, School] = {}
     files = sorted(knowledge_dir.glob("*.yaml"))
     if not files:
@@ -366,6 +370,7 @@ def load_knowledge_base(*, intents_dir: Path, knowledge_dir: Path, schools: list
             problems.add(knowledge_dir, 0, f"configured school {wanted!r} has no knowledge file {wanted}.yaml")
     if problems.items:
         raise KnowledgeError(problems.items)
+    assert intents is not None  # a failed load reported problems above
     return KnowledgeBase(
         intents=MappingProxyType(intents),
         schools=MappingProxyType(loaded),

@@ -86,7 +86,7 @@ TOKENS: dict[str, str] = {
     # text-speak
     "u": "you", "ya": "you", "yu": "you", "ur": "your", "youre": "you", "r": "are",
     "pls": "please", "plz": "please", "plse": "please", "thx": "thanks", "ty": "thanks",
-    "ta": "thanks", "cheers": "thanks", "tnx": "thanks", "thanx": "thanks", "thankyou": "thanks",
+    "cheers": "thanks", "tnx": "thanks", "thanx": "thanks", "thankyou": "thanks",
     "im": "i", "ive": "i", "id": "i", "ill": "i", "dont": "do not", "doesnt": "does not",
     "cant": "can not", "cannot": "can not", "wont": "will not", "isnt": "is not",
     "shouldnt": "should not", "wouldnt": "would not", "didnt": "did not", "arent": "are not",
@@ -128,7 +128,7 @@ TOKENS: dict[str, str] = {
     "pupil": "child", "pupils": "child", "student": "child", "students": "child",
     "youngster": "child", "youngsters": "child", "toddler": "child", "baby": "child",
     "miss": "teacher", "sir": "teacher", "mrs": "teacher", "mr": "teacher", "ms": "teacher",
-    "teachers": "teacher", "tutor": "teacher", "ta": "thanks", "tas": "teacher", "ta's": "teacher",
+    "teachers": "teacher", "tutor": "teacher", "tas": "teacher", "ta's": "teacher",
     "mum": "parent", "mums": "parent", "mom": "parent", "moms": "parent", "mam": "parent",
     "dad": "parent", "dads": "parent", "parents": "parent", "carer": "parent", "carers": "parent",
     "guardian": "parent", "stepdad": "parent", "stepmum": "parent",

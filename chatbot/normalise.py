@@ -44,7 +44,11 @@ def words(text: str) -> tuple[str, ...]:
     folded = _AGE.sub(r" \1 yearold ", folded)
     folded = _PHRASE_PATTERN.sub(lambda m: PHRASES[m.group(1)], folded)
     out: list[str] = []
-    for token in folded.split():
+    tokens = folded.split()
+    for token in tokens:
+        if token == "ta":  # "ta!" is thanks; "my son's TA" is a teaching assistant
+            out.append("thanks" if len(tokens) <= 3 else "teacher")
+            continue
         mapped = TOKENS.get(token)
         if mapped is None:
             mapped = TOKENS.get(stem(token), token)

@@ -100,6 +100,15 @@ def m001_initial(db: Database) -> None:
     db["processed_updates"].create({"channel": str, "update_id": str, "at": str}, pk=("channel", "update_id"))
 
 
+@migrations()
+def m002_concern_queue(db: Database) -> None:
+    """Outbox leases and concern links, and a counter so a purged concern's ref is never reused."""
+    db.table("outbox").add_column("lease_until", str)
+    db.table("outbox").add_column("concern_id", int)
+    db.table("outbox").create_index(["concern_id"])
+    db.table("counters").create({"name": str, "value": int}, pk="name", not_null={"value"})
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -10,7 +10,10 @@ import yaml
 LINE_KEY = "__line__"
 
 
-class _LineLoader(yaml.SafeLoader):
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+
+class _LineLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """A safe loader that stamps every mapping with the 1-based line it starts on."""
 
 

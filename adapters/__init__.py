@@ -1,0 +1,1 @@
+"""Platform adapters: translate a platform's updates to the core's message model and back."""

@@ -1,0 +1,20 @@
+"""The adapter contract: start, stop, and deliver an outbox item addressed to this channel."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chatbot.messages import OutboxItem
+
+
+class Adapter(Protocol):
+    """What `chatbot serve` runs. `deliver` raises chatbot.errors.RetryLater or Undeliverable."""
+
+    name: str
+    channels: tuple[str, ...]  # outbox channels this adapter drains
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def deliver(self, item: OutboxItem) -> None: ...

@@ -1,0 +1,81 @@
+"""`chatbot serve`: run every configured adapter in one process, until SIGINT/SIGTERM.
+
+Each adapter starts its own delivery loops; this module adds the periodic
+overdue-reminder sweep and a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+
+from adapters.base import Adapter
+from chatbot.config import Settings
+from chatbot.errors import ConfigError
+from chatbot.runtime import Runtime, open_runtime
+
+log = logging.getLogger(__name__)
+
+REMINDER_INTERVAL_SECONDS = 15 * 60
+
+
+def build_adapters(runtime: Runtime, *, only: str | None, slack_http_port: int | None) -> list[Adapter]:
+    """The adapters the settings configure (or just `only`)."""
+    settings = runtime.settings
+    if only not in (None, "telegram", "slack"):
+        raise ConfigError(f"--only must be 'telegram' or 'slack', not {only!r}")
+    adapters: list[Adapter] = []
+    if only in (None, "telegram") and settings.telegram is not None:
+        from adapters.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(settings=settings.telegram, runtime=runtime))
+    if only in (None, "slack") and settings.slack is not None:
+        from adapters.slack import SlackAdapter
+
+        adapters.append(SlackAdapter(settings=settings.slack, runtime=runtime, http_port=slack_http_port))
+    if only == "telegram" and settings.telegram is None:
+        raise ConfigError("Telegram is not configured: set TELEGRAM_BOT_TOKEN (see README).")
+    if only == "slack" and settings.slack is None:
+        raise ConfigError("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (see README).")
+    if not adapters:
+        raise ConfigError(
+            "No adapter is configured. Set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (see README), "
+            "or use `chatbot chat` for the console."
+        )
+    return adapters
+
+
+async def _remind_overdue(runtime: Runtime, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            count = await runtime.concerns.remind_overdue()
+            if count:
+                log.info("overdue reminders queued: %d", count)
+        except Exception as exc:  # keep sweeping; the next run retries
+            log.error("overdue sweep failed: %s", type(exc).__name__)
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=REMINDER_INTERVAL_SECONDS)
+
+
+async def serve_forever(settings: Settings, *, only: str | None = None, slack_http_port: int | None = None) -> None:
+    async with open_runtime(settings) as runtime:
+        adapters = build_adapters(runtime, only=only, slack_http_port=slack_http_port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        started: list[Adapter] = []
+        try:
+            for adapter in adapters:
+                await adapter.start()
+                started.append(adapter)
+                log.info("adapter started: %s", adapter.name)
+            await _remind_overdue(runtime, stop)
+        finally:
+            for adapter in reversed(started):
+                with suppress(Exception):
+                    await adapter.stop()
+                log.info("adapter stopped: %s", adapter.name)

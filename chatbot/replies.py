@@ -1,0 +1,138 @@
+"""The words the bot says that are not policy answers: greetings, help, fallbacks, advice.
+
+Kept in one place so the voice stays consistent, and so policy answers (which come
+only from the school's own knowledge file) are never mixed with invented rules.
+"""
+
+from __future__ import annotations
+
+from chatbot.knowledge import Answer, Intent, School
+from chatbot.messages import Button, Citation
+
+EMERGENCY_ADVICE = (
+    "If a child is in immediate danger, call 999 now. "
+    "If you can, also tell {dsl} at {school} straight away; "
+    "you can also call the NSPCC helpline on 0808 800 5000."
+)
+
+CONTACT_BUTTON = Button(label="Contact the school", action="c:talk")
+NONE_OF_THESE = Button(label="None of these", action="none")
+
+
+def citations(school: School, section_ids: tuple[str, ...]) -> tuple[Citation, ...]:
+    return tuple(
+        Citation(school_id=school.id, section_id=s, title=school.sections[s].title, text=school.sections[s].text)
+        for s in section_ids
+        if s in school.sections
+    )
+
+
+def open_door(school: School) -> str:
+    """The school's own open-door offer, from its answer if it has one."""
+    answer = school.answers.get("open_door")
+    if answer is not None:
+        return answer.text
+    return f"If you have a concern, please speak to {school.contact('office', 'the school office')} directly."
+
+
+def answer_reply(school: School, answer: Answer) -> tuple[str, tuple[Citation, ...]]:
+    return answer.text, citations(school, answer.cites)
+
+
+def silence(school: School, intent: Intent) -> str:
+    return (
+        f"{school.short_name}'s {school.policy} doesn't say anything about this "
+        f"({intent.label.lower()}), so I won't guess or borrow another school's rule. "
+        f"The school would be glad to answer you directly: {open_door(school)}"
+    )
+
+
+def greeting(school: School, audience: str) -> str:
+    if audience == "staff":
+        return (
+            f"Hello! I can help you check {school.short_name}'s {school.policy} and code of conduct: "
+            "for example 'can I accept a friend request from a parent?'. "
+            "I'll quote the policy for every answer."
+        )
+    return (
+        f"Hello! I'm {school.short_name}'s social media helper. Ask me about the {school.policy}: "
+        "for example 'can I post photos from sports day?' or 'is my 11-year-old allowed Instagram?'. "
+        "I'll quote the policy for every answer. If something is worrying you, I can pass it to the school office."
+    )
+
+
+def help_text(school: School, audience: str) -> str:
+    lines = [
+        f"I answer questions about {school.short_name}'s {school.policy}, quoting the part of the policy I rely on.",
+    ]
+    if audience == "parent":
+        lines += [
+            "Try: 'can I post a photo from the nativity?', 'can I complain about a teacher on Facebook?', "
+            "'is my child old enough for TikTok?'.",
+            "If you have a concern (a complaint, bullying, a post or photo to take down), I can pass it to the "
+            "school office, who reply within 24 hours or on the next working day.",
+            "Commands: /concerns (your concerns and their status), /privacy (what I keep), /forget (delete it).",
+        ]
+    else:
+        lines += ["Try: 'can I accept a friend request from a parent?', 'can I use the school logo on my blog?'."]
+    return "\n".join(lines)
+
+
+def thanks(school: School) -> str:
+    return f"You're welcome. If anything else comes up about {school.short_name}'s policy, just ask."
+
+
+def out_of_scope(school: School) -> str:
+    return (
+        f"I'm sorry, that's not something {school.short_name}'s {school.policy} covers, so I can't answer it here. "
+        f"For anything else, please get in touch with {school.contact('office', 'the school office')}."
+    )
+
+
+def fallback(school: School) -> str:
+    return (
+        "I'm not sure I've understood, and I'd rather not guess. Could you put it another way? "
+        f"Or, if you'd like to ask a person, I can pass your question to {school.contact('office', 'the school office')}."
+    )
+
+
+def did_you_mean() -> str:
+    return "I want to be sure I answer the right question. Did you mean one of these?"
+
+
+def emergency(school: School, ref: str, due: str | None) -> str:
+    dsl = school.contact("safeguarding_lead", "the Designated Safeguarding Lead (DSL)")
+    lines = [
+        "Thank you for telling us. This sounds like a child may be at risk, so I've treated it as urgent.",
+        EMERGENCY_ADVICE.format(dsl=dsl, school=school.name),
+        f"I've passed your message to the school now as urgent concern {ref}, for {dsl}.",
+    ]
+    if due is None:
+        lines.append("They will contact you as soon as possible.")
+    return "\n\n".join(lines)
+
+
+def unsupported(media: str | None) -> str:
+    what = {"photo": "photos", "sticker": "stickers", "voice": "voice notes", "video": "videos",
+            "document": "files", "audio": "audio", "animation": "GIFs", "location": "locations",
+            "contact": "contact cards", "poll": "polls"}.get(media or "", "that kind of message")
+    return (
+        f"Thanks! I can't look at {what}, only read text. Please type your question in words, "
+        "for example 'can I post this photo from sports day?'. I'll ask a few questions to check it with you."
+    )
+
+
+def empty_message() -> str:
+    return "I didn't catch anything there. Please type your question, for example 'can I post photos from sports day?'."
+
+
+def no_letters() -> str:
+    return "I can only understand words, I'm afraid. Please type your question, for example 'can I post photos from sports day?'."
+
+
+def privacy(school: School) -> str:
+    return (
+        "What I keep: which school you chose and where you are in a conversation with me, so I can carry on if "
+        "I restart. I don't keep your questions. If you raise a concern, its text goes to the school office "
+        f"({school.name}), who use it only to reply to you. You can delete everything I hold about you with /forget."
+    )

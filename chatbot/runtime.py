@@ -1,0 +1,78 @@
+"""Wire the core together from Settings: knowledge, matcher, store, queue, engine.
+
+One place builds the objects so the CLI, the adapters, the tests and the
+benchmarks all run the same engine.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import AsyncIterator, Callable
+
+from chatbot.calendar import WorkingCalendar
+from chatbot.concerns import ConcernQueue
+from chatbot.config import Settings
+from chatbot.conversations import ConversationStore
+from chatbot.engine import Engine
+from chatbot.knowledge import KnowledgeBase, load_knowledge_base
+from chatbot.matching import Matcher
+from chatbot.outbox import Outbox
+from chatbot.store import Store
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime:
+    """Everything a running bot needs, built once."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    store: Store
+    engine: Engine
+    concerns: ConcernQueue
+    outbox: Outbox
+
+
+def load_kb(settings: Settings) -> KnowledgeBase:
+    return load_knowledge_base(
+        intents_dir=settings.intents_dir,
+        knowledge_dir=settings.knowledge_dir,
+        schools=list(settings.schools) if settings.schools else None,
+    )
+
+
+def calendars_for(settings: Settings) -> Callable[[str], WorkingCalendar]:
+    """One WorkingCalendar per school, built on first use."""
+
+    @lru_cache(maxsize=None)
+    def calendar(school_id: str) -> WorkingCalendar:
+        return WorkingCalendar(hours=settings.hours_for(school_id), timezone=settings.timezone)
+
+    return calendar
+
+
+def build_engine(*, settings: Settings, kb: KnowledgeBase, store: Store) -> tuple[Engine, ConcernQueue]:
+    calendars = calendars_for(settings)
+    concerns = ConcernQueue(store=store, calendars=calendars)
+    engine = Engine(
+        kb=kb,
+        matcher=Matcher(intents=kb.intents),
+        conversations=ConversationStore(store=store),
+        concerns=concerns,
+        calendars=calendars,
+    )
+    return engine, concerns
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, kb: KnowledgeBase | None = None) -> AsyncIterator[Runtime]:
+    """Open the store and build the engine; close the store on exit."""
+    kb = kb or load_kb(settings)
+    store = Store(path=settings.db_path)
+    await store.open()
+    try:
+        engine, concerns = build_engine(settings=settings, kb=kb, store=store)
+        yield Runtime(settings=settings, kb=kb, store=store, engine=engine, concerns=concerns, outbox=Outbox(store=store))
+    finally:
+        await store.close()

@@ -1,0 +1,82 @@
+"""The `chatbot` command as a user runs it (Typer's runner, the real engine, a temp database)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chatbot.cli import app
+
+from tests.conftest import DEV_SET, REPO
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATBOT_DB", str(tmp_path / "cli.db"))
+    monkeypatch.chdir(tmp_path)
+
+
+def test_ask_json_has_the_promised_fields() -> None:
+    result = runner.invoke(app, ["ask", "--school", "orchard", "--audience", "parent", "--json",
+                                 "can I complain about a teacher on facebook?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"intent", "confidence", "text", "buttons", "citations", "urgent"} <= set(data)
+    assert data["intent"] == "complaining_online"
+    assert data["citations"] and data["citations"][0]["school"] == "orchard"
+    assert {"school", "section_id", "title"} <= set(data["citations"][0])
+
+
+def test_ask_with_an_unknown_school_is_a_kind_error() -> None:
+    result = runner.invoke(app, ["ask", "--school", "hogwarts", "hello"])
+    assert result.exit_code == 1
+    assert "hogwarts" in result.output and "orchard" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_kb_check_passes_on_the_repo() -> None:
+    result = runner.invoke(app, ["kb", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok:")
+
+
+def test_kb_check_names_file_and_line_of_a_tampered_section(tmp_path: Path) -> None:
+    copy = tmp_path / "kb"
+    shutil.copytree(REPO / "intents", copy / "intents")
+    shutil.copytree(REPO / "knowledge", copy / "knowledge")
+    path = copy / "knowledge" / "orchard.yaml"
+    lines = path.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("text:") and "sections" in "\n".join(lines[:i]))
+    lines.insert(index + 1, "      Parents may post anything they like.")
+    path.write_text("\n".join(lines) + "\n")
+    (tmp_path / "chatbot.yaml").write_text(f"intents_dir: {copy / 'intents'}\nknowledge_dir: {copy / 'knowledge'}\n")
+    result = runner.invoke(app, ["kb", "check"])
+    assert result.exit_code == 1
+    assert "orchard.yaml:" in result.output and "word for word" in result.output
+
+
+def test_kb_check_names_file_and_line_of_broken_yaml(tmp_path: Path) -> None:
+    copy = tmp_path / "kb"
+    shutil.copytree(REPO / "intents", copy / "intents")
+    shutil.copytree(REPO / "knowledge", copy / "knowledge")
+    (copy / "intents" / "broken.yaml").write_text("- id: oops\n  examples: [unclosed\n")
+    (tmp_path / "chatbot.yaml").write_text(f"intents_dir: {copy / 'intents'}\nknowledge_dir: {copy / 'knowledge'}\n")
+    result = runner.invoke(app, ["kb", "check"])
+    assert result.exit_code == 1
+    assert "broken.yaml:" in result.output
+
+
+@pytest.mark.skipif(not DEV_SET.exists(), reason="the shared development set is not beside the repo")
+def test_eval_json_reports_every_case_and_the_figures() -> None:
+    result = runner.invoke(app, ["eval", "--json", str(DEV_SET)])
+    assert result.exit_code == 0, result.output[-2000:]
+    data = json.loads(result.output)
+    assert data["cases"] == len(data["cases_detail"]) > 200
+    assert {"predicted", "confidence", "urgent", "gold"} <= set(data["cases_detail"][0])
+    assert {"accuracy", "out_of_scope_recall", "safeguarding_recall", "false_urgent_rate", "per_intent", "confused_pairs"} <= set(data)

@@ -1,0 +1,195 @@
+"""The engine end to end on the real knowledge base and a real SQLite file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from chatbot.config import Settings
+from chatbot.errors import UnknownSchool
+from chatbot.knowledge import KnowledgeBase
+from chatbot.messages import Audience, Incoming, InputKind, Reply
+from chatbot.runtime import Runtime, open_runtime
+
+
+def say(text: str, *, school: str = "dauvergne", user: str = "p1", audience: Audience = Audience.PARENT) -> Incoming:
+    return Incoming(channel="test", user_id=user, chat_id=f"chat-{user}", school_id=school, audience=audience, text=text)
+
+
+def press(action: str, *, school: str = "dauvergne", user: str = "p1") -> Incoming:
+    return Incoming(
+        channel="test", user_id=user, chat_id=f"chat-{user}", school_id=school, audience=Audience.PARENT,
+        kind=InputKind.ACTION, action=action,
+    )
+
+
+def action_for(reply: Reply, label_start: str) -> str:
+    for button in reply.buttons:
+        if button.label.lower().startswith(label_start.lower()):
+            return button.action
+    raise AssertionError(f"no button starting {label_start!r} in {[b.label for b in reply.buttons]}")
+
+
+async def test_photo_question_runs_the_guided_check_to_the_schools_cited_answer(runtime: Runtime) -> None:
+    engine = runtime.engine
+    first = await engine.handle(say("can i put a pic from sports day on fb?"))
+    assert first.intent == "post_photo" and first.buttons
+    second = await engine.handle(press(action_for(first, "yes")))
+    third = await engine.handle(press(action_for(second, "yes")))
+    final = await engine.handle(press(action_for(third, "no")))
+    school = runtime.kb.school("dauvergne")
+    outcome = school.answers["post_photo"].outcome_for(
+        {"other_children": "yes", "school_event": "yes", "permission": "no"}
+    )
+    assert outcome is not None
+    assert final.text == outcome.text
+    assert final.citations and all(c.school_id == "dauvergne" for c in final.citations)
+    assert {c.section_id for c in final.citations} == set(outcome.cites)
+
+
+async def test_the_photo_check_survives_a_restart(settings: Settings, kb: KnowledgeBase) -> None:
+    async with open_runtime(settings, kb=kb) as rt:
+        first = await rt.engine.handle(say("is it ok to share the nativity video on facebook", school="st-lukes"))
+        yes = action_for(first, "no")
+    async with open_runtime(settings, kb=kb) as rt:
+        second = await rt.engine.handle(press(yes, school="st-lukes"))
+        assert "school event" in second.text.lower()
+        final = await rt.engine.handle(press(action_for(second, "yes"), school="st-lukes"))
+    assert final.citations and final.citations[0].school_id == "st-lukes"
+
+
+async def test_typed_yes_and_no_answer_the_check(runtime: Runtime) -> None:
+    await runtime.engine.handle(say("can I post photos of the school play", school="letter"))
+    second = await runtime.engine.handle(say("no just my son", school="letter"))
+    assert second.buttons, second.text
+    final = await runtime.engine.handle(say("yes", school="letter"))
+    assert final.citations and final.citations[0].school_id == "letter"
+
+
+async def test_a_school_silent_on_photos_says_so_and_offers_the_open_door(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(say("can i post a photo of my kid from sports day on facebook", school="roose"))
+    assert reply.intent == "post_photo"
+    assert "doesn't say anything" in reply.text
+    assert not reply.citations
+    assert any(b.action == "c:talk" for b in reply.buttons)
+
+
+async def test_same_question_gets_the_staff_code_on_a_staff_channel(runtime: Runtime) -> None:
+    staff = await runtime.engine.handle(
+        say("can I accept a friend request from a parent on facebook?", school="st-lukes", audience=Audience.STAFF)
+    )
+    assert staff.intent == "staff_friending_parents"
+    assert staff.citations and staff.citations[0].school_id == "st-lukes"
+
+
+async def test_answers_cite_only_the_asking_schools_policy(runtime: Runtime) -> None:
+    for school in runtime.kb.schools:
+        reply = await runtime.engine.handle(say("can I complain about a teacher on facebook?", school=school, user=school))
+        assert reply.intent == "complaining_online", (school, reply.intent)
+        assert reply.citations and {c.school_id for c in reply.citations} == {school}
+
+
+async def test_safeguarding_is_urgent_with_emergency_advice_and_queued(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(say("a man online keeps asking my daughter to send him photos of herself"))
+    assert reply.urgent and reply.intent == "concern_safeguarding"
+    assert "999" in reply.text and reply.concern_ref
+    concern = await runtime.concerns.get(reply.concern_ref)
+    assert concern.urgent and concern.category == "concern_safeguarding"
+
+
+async def test_safeguarding_wins_even_in_the_middle_of_a_flow(runtime: Runtime) -> None:
+    await runtime.engine.handle(say("can i post a pic from sports day?"))
+    reply = await runtime.engine.handle(say("actually my son just told me his teacher hits him"))
+    assert reply.urgent and "999" in reply.text
+
+
+async def test_a_concern_goes_through_intake_into_the_queue(runtime: Runtime) -> None:
+    first = await runtime.engine.handle(say("my son is being bullied at lunchtime every day by two boys in his class"))
+    assert first.intent == "concern_bullying"
+    second = await runtime.engine.handle(press(action_for(first, "yes")))
+    final = await runtime.engine.handle(press(action_for(second, "reply here")))
+    assert final.concern_ref and final.concern_ref in final.text
+    concern = await runtime.concerns.get(final.concern_ref)
+    assert concern.category == "concern_bullying" and not concern.urgent
+    assert concern.summary.startswith("my son is being bullied")
+
+
+async def test_declining_consent_passes_nothing_on(runtime: Runtime) -> None:
+    first = await runtime.engine.handle(say("I want to complain, my daughter's teacher keeps shouting at her class"))
+    reply = await runtime.engine.handle(press(action_for(first, "no")))
+    assert "nothing has been passed on" in reply.text
+    assert await runtime.concerns.for_user("test", "p1") == []
+
+
+async def test_a_parent_sees_only_their_own_concerns(runtime: Runtime) -> None:
+    first = await runtime.engine.handle(say("someone posted my daughters photo on the class page and I want it taken down", user="a"))
+    second = await runtime.engine.handle(press(action_for(first, "yes"), user="a"))
+    await runtime.engine.handle(press(action_for(second, "reply here"), user="a"))
+    mine = await runtime.engine.handle(say("whats happening with my concern", user="a"))
+    theirs = await runtime.engine.handle(say("whats happening with my concern", user="b"))
+    assert "C-" in mine.text
+    assert "C-" not in theirs.text
+
+
+async def test_did_you_mean_offers_up_to_three_options_and_none_of_these(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(say("facebook"))
+    if reply.buttons:
+        assert 2 <= len(reply.buttons) <= 4
+        assert reply.buttons[-1].action == "none"
+    else:  # a fallback is also honest; never a confident policy answer to one vague word
+        assert not reply.citations
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "👍🎉", "x" * 10_000, "¿Puedo publicar fotos del colegio?", "Могу ли я публиковать фото?", "asdkjh qweoiu zxcmnb"],
+)
+async def test_bad_input_gets_a_kind_answer_never_a_traceback(runtime: Runtime, text: str) -> None:
+    reply = await runtime.engine.handle(say(text))
+    assert reply.text.strip()
+    assert not reply.citations
+    assert not reply.urgent
+
+
+async def test_a_long_message_is_offered_to_the_office_and_kept_whole(runtime: Runtime) -> None:
+    long_text = "My daughter came home upset again today. " * 100
+    first = await runtime.engine.handle(say(long_text))
+    second = await runtime.engine.handle(press(action_for(first, "yes")))
+    final = await runtime.engine.handle(press(action_for(second, "reply here")))
+    assert final.concern_ref
+    concern = await runtime.concerns.get(final.concern_ref)
+    assert concern.summary == long_text.strip()
+
+
+async def test_stickers_and_photos_get_a_kind_explanation(runtime: Runtime) -> None:
+    incoming = replace(say(""), kind=InputKind.UNSUPPORTED, media="sticker")
+    reply = await runtime.engine.handle(incoming)
+    assert "stickers" in reply.text and "type" in reply.text
+
+
+async def test_an_unknown_school_is_a_user_error(runtime: Runtime) -> None:
+    with pytest.raises(UnknownSchool):
+        await runtime.engine.handle(say("hello", school="nowhere"))
+
+
+async def test_without_a_school_the_user_is_asked_to_choose(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(say("hello", school=""))
+    assert {b.action for b in reply.buttons} == {f"s:{s}" for s in runtime.kb.schools}
+    chosen = await runtime.engine.handle(press("s:orchard", school=""))
+    assert "Orchard" in chosen.text
+    follow_up = await runtime.engine.handle(say("can i complain about a teacher on facebook", school=""))
+    assert follow_up.citations and follow_up.citations[0].school_id == "orchard"
+
+
+async def test_phone_contact_is_validated_and_kept(runtime: Runtime) -> None:
+    first = await runtime.engine.handle(say("I want to make a complaint about how the head handled my sons exclusion"))
+    second = await runtime.engine.handle(press(action_for(first, "yes")))
+    third = await runtime.engine.handle(press(action_for(second, "phone")))
+    retry = await runtime.engine.handle(say("call me maybe"))
+    assert "phone number" in retry.text
+    final = await runtime.engine.handle(say("07700 900123"))
+    assert final.concern_ref
+    concern = await runtime.concerns.get(final.concern_ref)
+    assert concern.contact_method == "phone" and concern.phone == "07700900123"
+    assert third.text

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import pytest
+
+from chatbot.errors import KnowledgeError, UnknownSchool
+from chatbot.knowledge import KnowledgeBase, load_knowledge_base
+
+INTENT = """\
+- id: post_photo
+  audience: parent
+  kind: flow
+  label: Posting a photo
+  examples:
+    - can i post a photo
+"""
+
+SCHOOL = """\
+school:
+  id: oak
+  name: Oak Primary
+  policy: Social Media Policy
+  version: "1"
+  source: oak.txt
+sections:
+  - id: photos
+    title: Photos
+    text: Please do not post other children.
+answers:
+  post_photo:
+    text: Only your own child, please.
+    cites: [photos]
+"""
+
+
+def _write(tmp_path: Path, intents: str = INTENT, school: str = SCHOOL) -> tuple[Path, Path]:
+    (tmp_path / "intents").mkdir()
+    (tmp_path / "knowledge").mkdir()
+    (tmp_path / "intents" / "posting.yaml").write_text(intents)
+    (tmp_path / "knowledge" / "oak.yaml").write_text(school)
+    (tmp_path / "knowledge" / "oak.txt").write_text("Please do not post other children.")
+    return tmp_path / "intents", tmp_path / "knowledge"
+
+
+def test_a_valid_knowledge_base_loads(tmp_path: Path) -> None:
+    intents, knowledge = _write(tmp_path)
+    kb = load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
+    assert kb.school("oak").answers["post_photo"].cites == ("photos",)
+    assert kb.intent("post_photo").examples == ("can i post a photo",)
+
+
+def test_broken_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    intents, knowledge = _write(tmp_path, school=SCHOOL.replace("    title: Photos", "    title: [Photos"))
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
+    problem = caught.value.problems[0]
+    assert "oak.yaml:10:" in problem or "oak.yaml:11:" in problem, problem
+
+
+def test_a_citation_of_a_missing_section_names_file_and_line(tmp_path: Path) -> None:
+    intents, knowledge = _write(tmp_path, school=SCHOOL.replace("cites: [photos]", "cites: [pictures]"))
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
+    assert any("oak.yaml:13:" in p and "'pictures'" in p for p in caught.value.problems), caught.value.problems
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    bad_intents = INTENT.replace("audience: parent", "audience: grown-ups").replace("kind: flow", "kind: chat")
+    intents, knowledge = _write(tmp_path, intents=bad_intents)
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
+    text = "\n".join(caught.value.problems)
+    assert "audience" in text and "kind" in text and "posting.yaml:1:" in text
+
+
+def test_an_answer_without_citations_is_refused(tmp_path: Path) -> None:
+    intents, knowledge = _write(tmp_path, school=SCHOOL.replace("    cites: [photos]\n", ""))
+    with pytest.raises(KnowledgeError, match="cites no section"):
+        load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
+
+
+def test_unknown_school_is_a_kind_user_error(kb: KnowledgeBase) -> None:
+    with pytest.raises(UnknownSchool) as caught:
+        kb.school("hogwarts")
+    assert "orchard" in str(caught.value) and "hogwarts" in str(caught.value)
+
+
+def test_the_repo_knowledge_base_serves_all_five_schools(kb: KnowledgeBase) -> None:
+    assert set(kb.schools) == {"dauvergne", "st-lukes", "orchard", "roose", "letter"}

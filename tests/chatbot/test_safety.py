@@ -1,0 +1,42 @@
+import pytest
+
+from chatbot.safety import screen
+
+AT_RISK = [
+    "a man on a game keeps asking my daughter to send pics of herself",
+    "my sons mate told him he wants to kill himself",
+    "a girl in my class has bruises and says her stepdad hits her at home",
+    "one of the TAs is messaging my son privately late at night on snapchat",
+    "my 9 yr old was sent a rude picture by a stranger on roblox",
+    "my child said she is scared to go home",
+    "someone told my daughter to keep their chats a secret and meet up",
+    "my daughter is self harming",
+    "an older boy brought a knife to school",
+]
+
+NOT_AT_RISK = [
+    "can I post a pic of sports day on fb?",
+    "is my 11 year old allowed instagram",
+    "someone posted a rude comment about the head on the village facebook page",
+    "can I accept a friend request from a parent",
+    "my kid is being bullied on snapchat",
+    "how do i contact my sons teacher",
+    "what is the school's policy on photos",
+]
+
+
+@pytest.mark.parametrize("text", AT_RISK)
+def test_messages_suggesting_risk_are_flagged(text: str) -> None:
+    assert screen(text) is not None
+
+
+@pytest.mark.parametrize("text", NOT_AT_RISK)
+def test_ordinary_questions_are_not_flagged(text: str) -> None:
+    assert screen(text) is None
+
+
+def test_the_finding_names_a_category_not_the_message() -> None:
+    finding = screen("my son says he wants to die")
+    assert finding is not None
+    assert finding.category == "self_harm"
+    assert "die" not in repr(finding)

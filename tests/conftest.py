@@ -1,0 +1,33 @@
+"""Shared fixtures: a runtime on a fresh SQLite file, with the repo's real knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chatbot.config import Settings
+from chatbot.knowledge import KnowledgeBase
+from chatbot.runtime import Runtime, load_kb, open_runtime
+
+REPO = Path(__file__).resolve().parent.parent
+DEV_SET = REPO.parent / "shared" / "eval" / "dev.yaml"
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    """The repo's knowledge base, loaded once (it is immutable)."""
+    return load_kb(Settings())
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return replace(Settings(), db_path=tmp_path / "chatbot.db")
+
+
+@pytest.fixture
+async def runtime(settings: Settings, kb: KnowledgeBase) -> AsyncIterator[Runtime]:
+    async with open_runtime(settings, kb=kb) as rt:
+        yield rt
