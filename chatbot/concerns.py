@@ -409,11 +409,12 @@ class ConcernQueue:
     async def reopen(self, ref: str, *, by: str) -> Concern:
         """Open a closed concern again; the promise starts again from now."""
         by = _actor(by)
+        concern = await self.get(ref)  # school and urgency never change, so the due time can be worked out here
+        due = self.calendars(concern.school_id).due_time(self.clock(), urgent=concern.urgent)
 
         def change(db: Database, row: dict[str, Any], now: datetime) -> None:
             if row["status"] not in CLOSED:
                 raise ConcernConflict(f"{row['ref']} is {row['status']}, not closed, so there is nothing to reopen.")
-            due = self.calendars(row["school_id"]).due_time(now, urgent=bool(row["urgent"]))
             db.execute(
                 "UPDATE concerns SET status = 'open', claimed_by = NULL, claimed_at = NULL, resolved_at = NULL,"
                 " reminded_at = NULL, due_at = ? WHERE id = ?",
@@ -467,6 +468,8 @@ class ConcernQueue:
 
     async def purge(self, *, resolved_before: datetime) -> int:
         """Delete closed concerns (resolved or withdrawn before the cutoff), their events and outbox items."""
+        if resolved_before.tzinfo is None:
+            raise ValueError("purge needs an aware datetime")
         which = "status IN ('resolved', 'withdrawn') AND COALESCE(resolved_at, created_at) < ?"
         counts = await self.store.run(lambda db: _delete_concerns(db, which, [iso(resolved_before)]))
         log.info("purged concerns=%d events=%d outbox=%d", counts["concerns"], counts["events"], counts["outbox"])

@@ -141,7 +141,7 @@ class Outbox:
                 rows = list(
                     db.query(
                         "SELECT id, channel, kind, key, payload, attempts FROM outbox WHERE channel = ?"
-                        " AND ((status = ? AND next_attempt_at <= ?) OR (status = ? AND lease_until <= ?))"
+                        " AND ((status = ? AND next_attempt_at <= ?) OR (status = ? AND COALESCE(lease_until, '') <= ?))"
                         " ORDER BY id LIMIT ?",
                         [channel, PENDING, stamp, SENDING, stamp, limit],
                     )
