@@ -10,8 +10,13 @@ from chatbot.messages import OutboxItem
 class Adapter(Protocol):
     """What `chatbot serve` runs. `deliver` raises chatbot.errors.RetryLater or Undeliverable."""
 
-    name: str
-    channels: tuple[str, ...]  # outbox channels this adapter drains
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The outbox channels this adapter drains."""
+        ...
 
     async def start(self) -> None: ...
 

@@ -56,14 +56,17 @@ class ConsoleChat:
         self._buttons: tuple[Button, ...] = ()
 
     def _incoming(self, line: str) -> Incoming:
-        base = dict(channel=CHANNEL, user_id=self.user_id, chat_id=self.user_id, school_id=self.school_id, audience=self.audience)
         stripped = line.strip()
+        kind, action, command, text = InputKind.TEXT, None, None, line
         if stripped.isdigit() and 1 <= int(stripped) <= len(self._buttons):
-            return Incoming(**base, kind=InputKind.ACTION, action=self._buttons[int(stripped) - 1].action)
-        if stripped.startswith("/") and len(stripped) > 1:
-            command, _, rest = stripped[1:].partition(" ")
-            return Incoming(**base, kind=InputKind.COMMAND, command=command.lower(), text=rest)
-        return Incoming(**base, text=line)
+            kind, action, text = InputKind.ACTION, self._buttons[int(stripped) - 1].action, ""
+        elif stripped.startswith("/") and len(stripped) > 1:
+            name, _, text = stripped[1:].partition(" ")
+            kind, command = InputKind.COMMAND, name.lower()
+        return Incoming(
+            channel=CHANNEL, user_id=self.user_id, chat_id=self.user_id, school_id=self.school_id,
+            audience=self.audience, kind=kind, action=action, command=command, text=text,
+        )
 
     def show(self, reply: Reply) -> None:
         style = "bold red" if reply.urgent else "cyan"

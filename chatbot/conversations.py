@@ -69,7 +69,7 @@ class ConversationStore:
             "data": dumps(conversation.data),
             "updated_at": iso(utcnow()),
         }
-        await self._store.run(lambda db: db["conversations"].upsert(row, pk=("channel", "user_id")))
+        await self._store.run(lambda db: db.table("conversations").upsert(row, pk=("channel", "user_id")))
 
     async def delete(self, channel: str, user_id: str) -> None:
         await self._store.run(

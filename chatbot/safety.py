@@ -63,6 +63,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bneglect\w*",
         r"\b(?:hits|hit|beats|beat|beating|hitting|punch\w*|kick\w*|slap\w*|burn\w*|strangl\w*|chok\w*|hurts|hurting) (?:her|him|them|my child|the child|child)\b.{0,40}\b(?:home|at home|dad|parent|stepdad|stepmum|boyfriend|girlfriend|partner|uncle|relative)\b",
         r"\b(?:dad|parent|stepdad|stepmum|stepfather|stepmother|father|mother|boyfriend|girlfriend|partner|uncle|relative|carer)\b.{0,20}\b(?:hits|hit|beats|beat|hurts|hurt|punch\w*|kick\w*|slap\w*|burn\w*|strangl\w*|chok\w*|lock\w*)\b.{0,15}\b(?:her|him|them|child)\b",
+        r"\b(?:teacher|staff|adult|coach|member of staff|tutor|childminder|babysitter|man|woman)\b.{0,20}\b(?:hits|hit|beats|beat|hurts|hurt|punch\w*|kick\w*|slap\w*|grab\w*|push\w*|shov\w*|smack\w*|strangl\w*|chok\w*)\b.{0,15}\b(?:her|him|them|child|my child)\b",
         r"\bbruis\w*|\bmarks on (?:her|his|their)\b|\bblack eye\b",
         r"\b(?:scared|afraid|frightened|terrified|doesnt want|does not want|refus\w*) (?:of going|to go|going) home\b",
         r"\bnot safe (?:at|to go) home\b|\bunsafe at home\b",

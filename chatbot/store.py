@@ -27,7 +27,7 @@ migrations = Migrations("chatbot")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["conversations"].create(
+    db.table("conversations").create(
         {
             "channel": str,
             "user_id": str,
@@ -40,7 +40,7 @@ def m001_initial(db: Database) -> None:
         },
         pk=("channel", "user_id"),
     )
-    db["concerns"].create(
+    db.table("concerns").create(
         {
             "id": int,
             "ref": str,
@@ -68,16 +68,16 @@ def m001_initial(db: Database) -> None:
         not_null={"ref", "school_id", "channel", "user_id", "chat_id", "category", "status", "created_at", "due_at"},
         defaults={"urgent": 0, "consent": 0, "status": "open"},
     )
-    db["concerns"].create_index(["ref"], unique=True)
-    db["concerns"].create_index(["channel", "user_id"])
-    db["concerns"].create_index(["status", "due_at"])
-    db["events"].create(
+    db.table("concerns").create_index(["ref"], unique=True)
+    db.table("concerns").create_index(["channel", "user_id"])
+    db.table("concerns").create_index(["status", "due_at"])
+    db.table("events").create(
         {"id": int, "concern_id": int, "at": str, "actor": str, "action": str, "detail": str},
         pk="id",
         foreign_keys=[("concern_id", "concerns", "id")],
     )
-    db["events"].create_index(["concern_id"])
-    db["outbox"].create(
+    db.table("events").create_index(["concern_id"])
+    db.table("outbox").create(
         {
             "id": int,
             "channel": str,
@@ -95,9 +95,9 @@ def m001_initial(db: Database) -> None:
         not_null={"channel", "kind", "key", "payload", "status", "created_at", "next_attempt_at"},
         defaults={"status": "pending", "attempts": 0},
     )
-    db["outbox"].create_index(["key"], unique=True)
-    db["outbox"].create_index(["channel", "status", "next_attempt_at"])
-    db["processed_updates"].create({"channel": str, "update_id": str, "at": str}, pk=("channel", "update_id"))
+    db.table("outbox").create_index(["key"], unique=True)
+    db.table("outbox").create_index(["channel", "status", "next_attempt_at"])
+    db.table("processed_updates").create({"channel": str, "update_id": str, "at": str}, pk=("channel", "update_id"))
 
 
 @migrations()
