@@ -144,7 +144,12 @@ class Store:
             db.enable_wal()
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
-            migrations.apply(db)
+            try:
+                migrations.apply(db)
+            except sqlite3.OperationalError:
+                # Another process created the schema at the same moment: its record
+                # of the applied migrations is now there, so applying again is a no-op.
+                migrations.apply(db)
             self._db = db
         return self._db
 

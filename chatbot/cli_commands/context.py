@@ -10,7 +10,6 @@ import asyncio
 import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import cache
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 import typer
@@ -21,21 +20,12 @@ from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ConcernQueue
 from chatbot.config import Settings, load_settings
 from chatbot.errors import UserError
+from chatbot.runtime import calendars_for
 from chatbot.store import Store
 
 T = TypeVar("T")
 
 stderr = Console(stderr=True, highlight=False)
-
-
-def calendars_for(settings: Settings) -> Callable[[str], WorkingCalendar]:
-    """School id → its WorkingCalendar, each built once."""
-
-    @cache
-    def calendar(school_id: str) -> WorkingCalendar:
-        return WorkingCalendar(hours=settings.hours_for(school_id), timezone=settings.timezone)
-
-    return calendar
 
 
 @dataclass(frozen=True, kw_only=True)
