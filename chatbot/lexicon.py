@@ -57,6 +57,7 @@ PHRASES: dict[str, str] = {
     "slt": "leadership",
     "dsl": "safeguardinglead",
     "designated safeguarding lead": "safeguardinglead",
+    "safeguarding lead": "safeguardinglead",
     "what's app": "whatsapp",
     "whats app": "whatsapp",
     "what's up": "whatsup",

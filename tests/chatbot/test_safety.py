@@ -1,5 +1,6 @@
 import pytest
 
+from chatbot.knowledge import KnowledgeBase
 from chatbot.safety import screen
 
 AT_RISK = [
@@ -40,3 +41,13 @@ def test_the_finding_names_a_category_not_the_message() -> None:
     assert finding is not None
     assert finding.category == "self_harm"
     assert "die" not in repr(finding)
+
+
+def test_every_taught_safeguarding_phrasing_is_flagged_and_no_other(kb: KnowledgeBase) -> None:
+    """The screen and the intents agree: a regression guard over 2,400 phrasings."""
+    missed = [e for e in kb.intent("concern_safeguarding").examples if screen(e) is None]
+    false_alarms = [
+        (i.id, e) for i in kb.intents.values() if i.id != "concern_safeguarding" for e in i.examples if screen(e) is not None
+    ]
+    assert missed == []
+    assert false_alarms == []
