@@ -24,10 +24,16 @@ class Thresholds:
 
     answer: float = 0.55
     margin: float = 0.05
-    suggest: float = 0.40
+    suggest: float = 0.35
     suggest_window: float = 0.08
     safeguarding_floor: float = 0.50
     max_options: int = 3
+    # A message of one or two content words ("facebook", "my child") is vague:
+    # answering it needs a near-certain score, else the user is asked to choose.
+    vague_terms: int = 2
+    vague_answer: float = 0.80
+    vague_margin: float = 0.15
+    vague_window: float = 0.30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,21 +44,26 @@ class Decision:
     options: tuple[str, ...] = ()
 
 
-def decide(candidates: list[Candidate], thresholds: Thresholds = Thresholds()) -> Decision:
+def decide(candidates: list[Candidate], thresholds: Thresholds = Thresholds(), *, terms: int = 99) -> Decision:
+    """`terms` is how many content words the message had; few words make it vague."""
     if not candidates:
         return Decision(verdict=Verdict.FALLBACK, intent=None, confidence=0.0)
     top = candidates[0]
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-    if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin:
+    vague = terms <= thresholds.vague_terms
+    answer_at = thresholds.vague_answer if vague else thresholds.answer
+    margin = thresholds.vague_margin if vague else thresholds.margin
+    window = thresholds.vague_window if vague else thresholds.suggest_window
+    if top.score >= answer_at and top.score - runner_up >= margin:
         return Decision(verdict=Verdict.ANSWER, intent=top.intent, confidence=top.score)
     if top.score >= thresholds.suggest:
-        close = [c.intent for c in candidates if top.score - c.score <= thresholds.suggest_window]
+        close = [c.intent for c in candidates if top.score - c.score <= window]
         close = [i for i in close if i != "out_of_scope"][: thresholds.max_options]
         if top.intent == "out_of_scope" and top.score - runner_up >= thresholds.margin:
             return Decision(verdict=Verdict.ANSWER, intent=top.intent, confidence=top.score)
         if len(close) >= 2:
             return Decision(verdict=Verdict.SUGGEST, intent=top.intent, confidence=top.score, options=tuple(close))
-        if top.score >= thresholds.answer and top.intent != "out_of_scope":
+        if top.score >= answer_at and top.intent != "out_of_scope":
             return Decision(verdict=Verdict.ANSWER, intent=top.intent, confidence=top.score)
         if close:
             return Decision(verdict=Verdict.SUGGEST, intent=top.intent, confidence=top.score, options=tuple(close))

@@ -95,7 +95,7 @@ class Engine:
         return Understanding(
             safety=screen(text[:MAX_CONCERN_CHARS]),
             candidates=candidates,
-            decision=decide(candidates, self.thresholds),
+            decision=decide(candidates, self.thresholds, terms=len(self.matcher.terms(snippet))),
         )
 
     # -- the turn ----------------------------------------------------------------

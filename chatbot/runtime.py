@@ -6,6 +6,7 @@ benchmarks all run the same engine.
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,12 +53,14 @@ def calendars_for(settings: Settings) -> Callable[[str], WorkingCalendar]:
     return calendar
 
 
-def build_engine(*, settings: Settings, kb: KnowledgeBase, store: Store) -> tuple[Engine, ConcernQueue]:
+def build_engine(
+    *, settings: Settings, kb: KnowledgeBase, store: Store, matcher: Matcher | None = None
+) -> tuple[Engine, ConcernQueue]:
     calendars = calendars_for(settings)
     concerns = ConcernQueue(store=store, calendars=calendars)
     engine = Engine(
         kb=kb,
-        matcher=Matcher(intents=kb.intents),
+        matcher=matcher or Matcher(intents=kb.intents),
         conversations=ConversationStore(store=store),
         concerns=concerns,
         calendars=calendars,
@@ -66,13 +69,20 @@ def build_engine(*, settings: Settings, kb: KnowledgeBase, store: Store) -> tupl
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, kb: KnowledgeBase | None = None) -> AsyncIterator[Runtime]:
-    """Open the store and build the engine; close the store on exit."""
+async def open_runtime(
+    settings: Settings, *, kb: KnowledgeBase | None = None, matcher: Matcher | None = None
+) -> AsyncIterator[Runtime]:
+    """Open the store and build the engine; close the store on exit.
+
+    A matcher built for the same knowledge base can be passed in to skip training
+    (tests and benchmarks open many runtimes over one knowledge base).
+    """
     kb = kb or load_kb(settings)
     store = Store(path=settings.db_path)
     await store.open()
     try:
-        engine, concerns = build_engine(settings=settings, kb=kb, store=store)
+        engine, concerns = build_engine(settings=settings, kb=kb, store=store, matcher=matcher)
+        gc.freeze()  # the knowledge and matcher index live for the whole run: keep them out of GC scans
         yield Runtime(settings=settings, kb=kb, store=store, engine=engine, concerns=concerns, outbox=Outbox(store=store))
     finally:
         await store.close()

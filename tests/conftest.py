@@ -10,6 +10,7 @@ import pytest
 
 from chatbot.config import Settings
 from chatbot.knowledge import KnowledgeBase
+from chatbot.matching import Matcher
 from chatbot.runtime import Runtime, load_kb, open_runtime
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,12 +23,18 @@ def kb() -> KnowledgeBase:
     return load_kb(Settings())
 
 
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    """Trained once per test session (training takes about a second)."""
+    return Matcher(intents=kb.intents)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return replace(Settings(), db_path=tmp_path / "chatbot.db")
 
 
 @pytest.fixture
-async def runtime(settings: Settings, kb: KnowledgeBase) -> AsyncIterator[Runtime]:
-    async with open_runtime(settings, kb=kb) as rt:
+async def runtime(settings: Settings, kb: KnowledgeBase, matcher: Matcher) -> AsyncIterator[Runtime]:
+    async with open_runtime(settings, kb=kb, matcher=matcher) as rt:
         yield rt

@@ -9,6 +9,7 @@ import pytest
 from chatbot.config import Settings
 from chatbot.errors import UnknownSchool
 from chatbot.knowledge import KnowledgeBase
+from chatbot.matching import Matcher
 from chatbot.messages import Audience, Incoming, InputKind, Reply
 from chatbot.runtime import Runtime, open_runtime
 
@@ -48,11 +49,11 @@ async def test_photo_question_runs_the_guided_check_to_the_schools_cited_answer(
     assert {c.section_id for c in final.citations} == set(outcome.cites)
 
 
-async def test_the_photo_check_survives_a_restart(settings: Settings, kb: KnowledgeBase) -> None:
-    async with open_runtime(settings, kb=kb) as rt:
+async def test_the_photo_check_survives_a_restart(settings: Settings, kb: KnowledgeBase, matcher: Matcher) -> None:
+    async with open_runtime(settings, kb=kb, matcher=matcher) as rt:
         first = await rt.engine.handle(say("is it ok to share the nativity video on facebook", school="st-lukes"))
         yes = action_for(first, "no")
-    async with open_runtime(settings, kb=kb) as rt:
+    async with open_runtime(settings, kb=kb, matcher=matcher) as rt:
         second = await rt.engine.handle(press(yes, school="st-lukes"))
         assert "school event" in second.text.lower()
         final = await rt.engine.handle(press(action_for(second, "yes"), school="st-lukes"))
@@ -133,12 +134,20 @@ async def test_a_parent_sees_only_their_own_concerns(runtime: Runtime) -> None:
 
 
 async def test_did_you_mean_offers_up_to_three_options_and_none_of_these(runtime: Runtime) -> None:
-    reply = await runtime.engine.handle(say("facebook"))
-    if reply.buttons:
-        assert 2 <= len(reply.buttons) <= 4
-        assert reply.buttons[-1].action == "none"
-    else:  # a fallback is also honest; never a confident policy answer to one vague word
-        assert not reply.citations
+    reply = await runtime.engine.handle(say("my child"))
+    assert reply.text == "I want to be sure I answer the right question. Did you mean one of these?"
+    assert 2 <= len(reply.buttons) <= 4
+    assert reply.buttons[-1].action == "none"
+    assert all(b.action.startswith("i:") for b in reply.buttons[:-1])
+    assert not reply.citations
+    chosen = await runtime.engine.handle(press(reply.buttons[0].action))
+    assert chosen.intent == reply.buttons[0].action[2:]
+
+
+async def test_a_one_word_message_is_never_answered_with_false_confidence(runtime: Runtime) -> None:
+    for word in ("facebook", "teacher", "photos", "friend"):
+        reply = await runtime.engine.handle(say(word, user=word))
+        assert not reply.citations, (word, reply.intent)
 
 
 @pytest.mark.parametrize(
