@@ -37,6 +37,7 @@ HOME_ITEMS = 15  # per list; a Home tab holds at most 100 blocks
 
 _CHANNEL_WORDS = {"telegram": "Telegram", "slack": "Slack", "console": "the console chat"}
 _USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+_ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
 _SLACK_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
 
@@ -46,6 +47,11 @@ _SLACK_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 def escape(text: str) -> str:
     """Slack's three control characters, so people's words stay words (no <!channel>, no links)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """Escape, but let user mentions the core wrote back to us (a claimer's "<@U…>") render as names."""
+    return _ESCAPED_MENTION.sub(lambda m: f"<@{m.group(1)}>", escape(text))
 
 
 def plain_text(slack_text: str) -> str:
@@ -61,7 +67,8 @@ def plain_text(slack_text: str) -> str:
 
     text = _SLACK_TOKEN.sub(token, slack_text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.split())
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def mention(user_id: str) -> str:
@@ -287,7 +294,9 @@ def undeliverable_text(*, ref: str | None, channel: str, audience: str | None) -
 # -- modals ---------------------------------------------------------------------------------
 
 
-def _text_modal(*, callback_id: str, ref: str, title: str, submit: str, intro: str, label: str, extra: Iterable[Block]) -> Block:
+def _text_modal(
+    *, callback_id: str, ref: str, title: str, submit: str, intro: str, label: str, extra: Iterable[Block]
+) -> Block:
     return {
         "type": "modal",
         "callback_id": callback_id,
