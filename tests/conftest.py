@@ -12,6 +12,7 @@ from chatbot.config import Settings
 from chatbot.knowledge import KnowledgeBase
 from chatbot.matching import Matcher
 from chatbot.runtime import Runtime, load_kb, open_runtime
+from chatbot.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_SET = REPO.parent / "shared" / "eval" / "dev.yaml"
@@ -38,3 +39,12 @@ def settings(tmp_path: Path) -> Settings:
 async def runtime(settings: Settings, kb: KnowledgeBase, matcher: Matcher) -> AsyncIterator[Runtime]:
     async with open_runtime(settings, kb=kb, matcher=matcher) as rt:
         yield rt
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A bare Store on a fresh file, for tests below the engine."""
+    store = Store(path=tmp_path / "bot.db")
+    await store.open()
+    yield store
+    await store.close()

@@ -41,12 +41,6 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(path=tmp_path / "bot.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 def make_queue(store: Store, clock: Clock) -> ConcernQueue:

@@ -36,12 +36,6 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(path=tmp_path / "bot.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 @pytest.fixture
