@@ -572,6 +572,9 @@ class SlackAdapter:
         if item.kind == "undeliverable":
             await self._post_undeliverable(item.payload)
             return
+        if item.kind == "concern_removed":
+            await self._blank_card(item.payload)
+            return
         if item.kind not in ("concern_opened", "concern_updated", "concern_overdue") or not ref:
             log.warning("office item %s of kind %s ignored", item.id, item.kind)
             return
@@ -613,6 +616,19 @@ class SlackAdapter:
         ts = str(posted["ts"])
         await self.runtime.concerns.set_office_post_ref(concern.ref, ts)
         return ts
+
+    async def _blank_card(self, payload: dict[str, Any]) -> None:
+        """A concern was deleted (purged, or forgotten at the parent's request): its card keeps no text."""
+        ts = payload.get("office_post_ref")
+        if not ts:
+            return
+        text = f"{payload.get('ref', 'A concern')} has been deleted (retention or at the person's request)."
+        try:
+            async with slack_errors():
+                await self.client.chat_update(channel=self.office_channel, ts=str(ts), text=text, blocks=[])
+        except DeliveryError as err:
+            if error_code_of(err) not in LOST_CARD_ERRORS:
+                raise
 
     async def _post_undeliverable(self, payload: dict[str, Any]) -> None:
         ref, thread = payload.get("ref"), None

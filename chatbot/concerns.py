@@ -528,11 +528,19 @@ def _delete_concerns(db: Database, where: str, params: list[Any]) -> dict[str, i
     with write_transaction(db):
         ids = f"SELECT id FROM concerns WHERE {where}"
         refs = f"SELECT ref FROM concerns WHERE {where}"
+        posted = db.execute(
+            f"SELECT id, ref, office_post_ref FROM concerns WHERE {where} AND office_post_ref IS NOT NULL", params
+        ).fetchall()
         outbox = db.execute(
-            f"DELETE FROM outbox WHERE concern_id IN ({ids}) OR"
-            f" (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.ref') END) IN ({refs})",
+            f"DELETE FROM outbox WHERE (concern_id IN ({ids}) OR"
+            f" (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.ref') END) IN ({refs}))"
+            " AND kind != 'concern_removed'",
             [*params, *params],
         ).rowcount
+        for concern_id, ref, post_ref in posted:
+            # The office's card still shows the summary: ask the office channel to blank it.
+            enqueue(db, channel="office", kind="concern_removed", key=f"concern:{concern_id}:removed",
+                    payload={"ref": ref, "office_post_ref": post_ref})  # fmt: skip
         events = db.execute(f"DELETE FROM events WHERE concern_id IN ({ids})", params).rowcount
         concerns = db.execute(f"DELETE FROM concerns WHERE {where}", params).rowcount
     return {"concerns": concerns, "events": events, "outbox": outbox}

@@ -430,6 +430,22 @@ async def test_a_deleted_card_is_posted_again_and_its_new_place_remembered(
     await eventually(lambda: _posted(runtime, concern.ref, again.answer["ts"]))
 
 
+async def test_forgetting_a_parent_blanks_their_card_in_the_office_channel(
+    adapter: SlackAdapter, fake: FakeSlack, runtime: Runtime
+) -> None:
+    concern = await open_concern(runtime)
+    card = await card_for(fake, concern.ref)
+    await eventually(lambda: _posted(runtime, concern.ref))
+
+    await runtime.concerns.forget_user("telegram", "tg-user-4242")
+
+    def blanked(call: Call) -> bool:
+        return call.params.get("ts") == card.answer["ts"] and "deleted" in call.text
+
+    [update] = await fake.wait_for("chat.update", where=blanked)
+    assert "unkind comments" not in update.text and not update.params.get("blocks")
+
+
 async def _posted(runtime: Runtime, ref: str, ts: str | None = None) -> bool:
     stored = (await runtime.concerns.get(ref)).office_post_ref
     return stored is not None and (ts is None or stored == ts)

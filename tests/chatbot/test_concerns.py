@@ -438,3 +438,17 @@ async def test_everything_survives_a_restart(tmp_path: Path, clock: Clock) -> No
         assert (await raise_concern(queue, "u2")).ref == "C-0002"
     finally:
         await reopened.close()
+
+
+async def test_forgetting_a_concern_shown_in_the_office_asks_the_office_to_blank_its_card(
+    queue: ConcernQueue, outbox: Outbox
+) -> None:
+    shown = await raise_concern(queue, "u1")
+    await raise_concern(queue, "u1")  # never posted to the office: nothing to blank
+    await queue.set_office_post_ref(shown.ref, "1700000000.000100")
+
+    await queue.forget_user("telegram", "u1")
+
+    removed = [i for i in await outbox.items(channel="office") if i.kind == "concern_removed"]
+    assert [(i.payload["ref"], i.payload["office_post_ref"]) for i in removed] == [(shown.ref, "1700000000.000100")]
+    assert SUMMARY not in str(removed[0].payload)
