@@ -10,15 +10,18 @@ import asyncio
 import logging
 import signal
 from contextlib import suppress
+from datetime import timedelta
 
 from adapters.base import Adapter
 from chatbot.config import Settings
 from chatbot.errors import ConfigError
 from chatbot.runtime import Runtime, open_runtime
+from chatbot.store import utcnow
 
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL_SECONDS = 15 * 60
+UPDATE_MEMORY = timedelta(days=7)  # platforms redeliver within minutes; a week is ample
 
 
 def build_adapters(runtime: Runtime, *, only: str | None, slack_http_port: int | None) -> list[Adapter]:
@@ -47,14 +50,16 @@ def build_adapters(runtime: Runtime, *, only: str | None, slack_http_port: int |
     return adapters
 
 
-async def _remind_overdue(runtime: Runtime, stop: asyncio.Event) -> None:
+async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Every few minutes: remind the office of overdue concerns; forget old update ids."""
     while not stop.is_set():
         try:
             count = await runtime.concerns.remind_overdue()
             if count:
                 log.info("overdue reminders queued: %d", count)
+            await runtime.store.trim_processed_updates(older_than=utcnow() - UPDATE_MEMORY)
         except Exception as exc:  # keep sweeping; the next run retries
-            log.error("overdue sweep failed: %s", type(exc).__name__)
+            log.error("housekeeping failed: %s", type(exc).__name__)
         with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=REMINDER_INTERVAL_SECONDS)
 
@@ -73,7 +78,7 @@ async def serve_forever(settings: Settings, *, only: str | None = None, slack_ht
                 await adapter.start()
                 started.append(adapter)
                 log.info("adapter started: %s", adapter.name)
-            await _remind_overdue(runtime, stop)
+            await _housekeeping(runtime, stop)
         finally:
             for adapter in reversed(started):
                 with suppress(Exception):

@@ -69,14 +69,6 @@ MAX_WEBHOOK_BYTES = 1 << 20
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again."
-EDITED_TEXT = (
-    "I don't read changes to messages I've already answered. "
-    "If you'd like to ask something else, please send it as a new message."
-)
-FORWARDED_TEXT = (
-    "Thanks for sharing this. I can't act on forwarded messages, because I can't tell who wrote them. "
-    "Please type your question in your own words and I'll do my best to help."
-)
 GROUP_PRIVATE_TEXT = (
     "Concerns are private, so I don't collect them in a group chat. "
     "Please message me privately and I'll help you raise it with the school."
@@ -243,10 +235,11 @@ def addressed(message: Message, *, bot_id: int, bot_username: str) -> bool:
 
 def hear(message: Message, *, edited: bool, bot_username: str) -> Heard | str | None:
     """Something for the engine, a notice the adapter gives itself (str), or nothing (service messages)."""
-    if edited:
-        return EDITED_TEXT
-    if message.forward_origin is not None:
-        return FORWARDED_TEXT
+    if edited or message.forward_origin is not None:
+        # Not answered as a question, but still read by the safeguarding screen in the engine.
+        return Heard(
+            kind=InputKind.UNSUPPORTED, media="edited" if edited else "forwarded", text=message.text or message.caption or ""
+        )
     if message.text is not None:
         command = command_of(message)
         if command is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
@@ -132,6 +132,10 @@ class Engine:
 
     async def _dispatch(self, conv: Conversation, school: School, incoming: Incoming) -> Reply:
         if incoming.kind is InputKind.UNSUPPORTED:
+            # An edited or forwarded message is not answered as a question, but a child at risk
+            # is never met with "please rephrase": the safeguarding screen still reads it.
+            if incoming.text.strip() and screen(incoming.text[:MAX_CONCERN_CHARS]) is not None:
+                return await self._text(conv, school, replace(incoming, kind=InputKind.TEXT))
             return Reply(text=replies.unsupported(incoming.media))
         if incoming.kind is InputKind.COMMAND:
             return await self._command(conv, school, incoming)

@@ -112,7 +112,21 @@ def emergency(school: School, ref: str, due: str | None) -> str:
     return "\n\n".join(lines)
 
 
+EDITED = (
+    "I don't read changes to messages I've already answered. "
+    "If you'd like to ask something else, please send it as a new message."
+)
+FORWARDED = (
+    "Thanks for sharing this. I can't act on forwarded messages, because I can't tell who wrote them. "
+    "Please type your question in your own words and I'll do my best to help."
+)
+
+
 def unsupported(media: str | None) -> str:
+    if media == "edited":
+        return EDITED
+    if media == "forwarded":
+        return FORWARDED
     what = {"photo": "photos", "sticker": "stickers", "voice": "voice notes", "video": "videos",
             "document": "files", "audio": "audio", "animation": "GIFs", "location": "locations",
             "contact": "contact cards", "poll": "polls"}.get(media or "", "that kind of message")

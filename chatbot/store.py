@@ -186,3 +186,8 @@ class Store:
             return bool(cur.rowcount)
 
         return await self.run(mark)
+
+    async def trim_processed_updates(self, *, older_than: datetime) -> int:
+        """Forget update ids older than any redelivery could be (the table would grow for ever)."""
+        cutoff = iso(older_than)
+        return await self.run(lambda db: db.execute("DELETE FROM processed_updates WHERE at < ?", [cutoff]).rowcount)

@@ -21,8 +21,6 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.telegram import (
-    EDITED_TEXT,
-    FORWARDED_TEXT,
     GROUP_PRIVATE_TEXT,
     GROUP_URGENT_TEXT,
     MESSAGE_LIMIT,
@@ -376,14 +374,23 @@ async def test_non_text_messages_get_a_kind_answer(bot: Bot) -> None:
         (photo_update(chat), replies.unsupported("photo")),
         (sticker_update(chat), replies.unsupported("sticker")),
         (voice_update(chat), replies.unsupported("voice")),
-        (edited_update(chat, "can i post a pic from sports day on fb?"), EDITED_TEXT),
-        (forwarded_update(chat, "can i post a pic from sports day on fb?"), FORWARDED_TEXT),
+        (edited_update(chat, "can i post a pic from sports day on fb?"), replies.EDITED),
+        (forwarded_update(chat, "can i post a pic from sports day on fb?"), replies.FORWARDED),
         (photo_update(chat, caption="can i post a pic from sports day on fb?"), flows.PHOTO_QUESTIONS["oc"].text),
     ]
     for number, (update, expected) in enumerate(cases, start=1):
         bot.fake.push(update)
         sent = await bot.fake.wait_sent(chat, number)
         assert sent[-1].text == html.escape(expected, quote=False)
+
+
+async def test_a_forwarded_message_suggesting_a_child_at_risk_is_still_escalated(bot: Bot) -> None:
+    chat = 1303
+    bot.fake.push(forwarded_update(chat, "a man keeps messaging my daughter asking her to send photos of herself"))
+    [sent] = await bot.fake.wait_sent(chat, 1)
+    assert "999" in sent.text
+    urgent = [c for c in await bot.runtime.concerns.list() if c.urgent]
+    assert len(urgent) == 1 and urgent[0].channel == "telegram"
 
 
 async def test_an_album_without_a_caption_is_answered_once(bot: Bot) -> None:
