@@ -90,11 +90,10 @@ class ConsoleChat:
             return Reply(text=str(err))
 
     async def run(self) -> None:
-        school = self.engine.kb.school(self.school_id)
-        self.console.print(
-            f"[bold]{escape(school.name)}[/]: {escape(school.policy)} ({self.audience.value}). "
-            "Type your question; a number picks a choice; /help for help; /quit to leave."
-        )
+        if self.school_id:
+            school = self.engine.kb.school(self.school_id)
+            self.console.print(f"[bold]{escape(school.name)}[/]: {escape(school.policy)} ({self.audience.value}).")
+        self.console.print("Type your question; a number picks a choice; /help for help; /quit to leave.")
         self.show(await self.turn("/start"))
         while True:
             try:

@@ -69,7 +69,7 @@ def _audience(value: str) -> Audience:
 
 @app.command()
 def chat(
-    school: str = typer.Option("orchard", "--school", help="The school's id (dauvergne, st-lukes, orchard, roose, letter)."),
+    school: str = typer.Option("", "--school", help="The school's id (dauvergne, st-lukes, orchard, roose, letter); default: choose in the chat."),
     audience: str = typer.Option("parent", "--audience", help="parent or staff."),
     user: str = typer.Option("local", "--user", help="Who you are in this chat (for your own concerns)."),
 ) -> None:
@@ -83,7 +83,8 @@ def chat(
 
     async def main() -> None:
         async with open_runtime(settings) as rt:
-            rt.kb.school(school)
+            if school:
+                rt.kb.school(school)
             console_chat = ConsoleChat(engine=rt.engine, school_id=school, audience=who, user_id=user)
             stop = asyncio.Event()
             loop = DeliveryLoop(outbox=rt.outbox, channel="console", deliver=console_chat.deliver)

@@ -146,8 +146,11 @@ class Engine:
     # -- schools -------------------------------------------------------------
 
     def _school_choice(self, text: str) -> Reply:
+        def label(school: School) -> str:  # the unnamed school in the guidance letter goes by its policy
+            return school.short_name if school.short_name[:1].isupper() else school.policy
+
         buttons = tuple(
-            Button(label=s.short_name, action=f"s:{s.id}") for s in sorted(self.kb.schools.values(), key=lambda s: s.name)
+            Button(label=label(s), action=f"s:{s.id}") for s in sorted(self.kb.schools.values(), key=label)
         )
         return Reply(text=text, buttons=buttons, intent="greeting")
 
