@@ -266,7 +266,7 @@ class Engine:
         if intent_id in ("concern_status", "withdraw_concern"):
             return await self._my_concerns(incoming)
         if intent_id == "forget_me":
-            return await self._command(conv, school, Incoming(**{**incoming.__dict__, "kind": InputKind.COMMAND, "command": "forget"}))
+            return await self._command(conv, school, replace(incoming, kind=InputKind.COMMAND, command="forget"))
         if intent_id == "privacy":
             return Reply(text=replies.privacy(school), intent=intent_id, confidence=confidence)
         if intent_id == "greeting":
@@ -442,6 +442,8 @@ class Engine:
                 await self.conversations.save(conv.at(flows.INTAKE, "phone"))
                 return Reply(text=flows.INTAKE_PHONE.text, intent=category)
             return await self._lodge(conv, school, incoming, contact_method="chat", phone=None)
+        if step == "phone" and value == "chat":  # changed their mind: "Reply here" instead
+            return await self._lodge(conv, school, incoming, contact_method="chat", phone=None)
         if step == "phone":
             phone = flows.clean_phone(value)
             if phone is None:
@@ -452,8 +454,6 @@ class Engine:
                     intent=category,
                 )
             return await self._lodge(conv, school, incoming, contact_method="phone", phone=phone)
-        if step == "phone" or value == "chat":
-            return await self._lodge(conv, school, incoming, contact_method="chat", phone=None)
         return self._repeat_question(conv, school, prefix="")
 
     async def _lodge(

@@ -202,3 +202,13 @@ async def test_phone_contact_is_validated_and_kept(runtime: Runtime) -> None:
     concern = await runtime.concerns.get(final.concern_ref)
     assert concern.contact_method == "phone" and concern.phone == "07700900123"
     assert third.text
+
+
+async def test_asked_for_a_number_the_parent_can_choose_reply_here_instead(runtime: Runtime) -> None:
+    first = await runtime.engine.handle(say("I'd like to complain about how my son's teacher spoke to him today"))
+    second = await runtime.engine.handle(press(action_for(first, "yes")))
+    await runtime.engine.handle(press(action_for(second, "phone")))
+    retry = await runtime.engine.handle(say("not sure"))
+    final = await runtime.engine.handle(press(action_for(retry, "reply here")))
+    assert final.concern_ref
+    assert (await runtime.concerns.get(final.concern_ref)).contact_method == "chat"
