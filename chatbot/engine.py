@@ -22,7 +22,7 @@ from chatbot.conversations import Conversation, ConversationStore
 from chatbot.errors import UnknownSchool, UserError
 from chatbot.knowledge import KnowledgeBase, School
 from chatbot.matching import Candidate, Matcher
-from chatbot.messages import Audience, Button, Incoming, InputKind, Reply
+from chatbot.messages import Button, Incoming, InputKind, Reply
 from chatbot.safety import SafetyFinding, screen
 from chatbot.store import utcnow
 
@@ -506,5 +506,3 @@ def _mostly_non_latin(text: str) -> bool:
     latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
     return latin / len(letters) < 0.5
 
-
-__all__ = ["Engine", "Understanding", "Audience"]

@@ -9,7 +9,6 @@ catalogue `covered_by` school answers the intent (or the gap is reported).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from pathlib import Path
 
 from chatbot.errors import KnowledgeError
@@ -80,7 +79,4 @@ def check_knowledge(*, intents_dir: Path, knowledge_dir: Path, catalogue: Path) 
                 problems.append(
                     f"{school.file}:{section.line}: section {section.id!r} is not word for word in {school.source.name}"
                 )
-    counts: dict[str, int] = defaultdict(int)
-    for intent in kb.intents.values():
-        counts[intent.id] = len(intent.examples)
     return kb, problems

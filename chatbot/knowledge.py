@@ -6,7 +6,7 @@ is fixed in one pass instead of one error at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -105,7 +105,6 @@ class KnowledgeBase:
 
     intents: Mapping[str, Intent]
     schools: Mapping[str, School]
-    intent_order: tuple[str, ...] = field(default=())
 
     def school(self, school_id: str) -> School:
         try:
@@ -374,5 +373,4 @@ def load_knowledge_base(*, intents_dir: Path, knowledge_dir: Path, schools: list
     return KnowledgeBase(
         intents=MappingProxyType(intents),
         schools=MappingProxyType(loaded),
-        intent_order=tuple(intents),
     )

@@ -79,7 +79,6 @@ PHRASES: dict[str, str] = {
     "too young": "minimumage",
     "log in": "login",
     "open door": "opendoor",
-    "logo": "logo",
 }
 
 # Single tokens (after lower-casing and removing apostrophes).
@@ -102,7 +101,7 @@ TOKENS: dict[str, str] = {
     "abt": "about", "bout": "about", "wat": "what", "wot": "what", "wht": "what",
     "hw": "how", "pple": "people", "ppl": "people", "sum1": "someone", "some1": "someone",
     "any1": "anyone", "no1": "noone", "every1": "everyone", "gr8": "great", "luv": "love",
-    "hun": "", "hon": "", "lol": "", "x": "", "xx": "", "xxx": "", "pls?": "please",
+    "hun": "", "hon": "", "lol": "", "x": "", "xx": "", "xxx": "",
     "hiya": "hello", "hi": "hello", "hey": "hello", "heya": "hello", "hia": "hello",
     "hii": "hello", "helo": "hello", "yo": "hello", "morning": "hello", "evening": "hello",
     "afternoon": "hello",
@@ -145,7 +144,7 @@ TOKENS: dict[str, str] = {
     "defense": "defence", "license": "licence", "practice": "practise", "mold": "mould",
     "neighbor": "neighbour", "neighbors": "neighbour", "criticize": "criticise",
     "criticized": "criticise", "criticizing": "criticise", "vacation": "holiday",
-    "mom's": "parent", "math": "maths", "cell": "mobile", "cellphone": "mobile",
+    "math": "maths", "cell": "mobile", "cellphone": "mobile",
     "phone": "mobile", "phones": "mobile", "number": "mobile", "mob": "mobile",
     "email": "email", "e-mail": "email", "emails": "email", "emailed": "email",
     # everyday synonyms

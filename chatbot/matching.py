@@ -107,10 +107,6 @@ class Matcher:
             intent.id: [" ".join(words(e)) for e in intent.examples] for intent in intents.values()
         }
 
-    @property
-    def vocabulary(self) -> list[str]:
-        return self._vocab
-
     def _vector(self, terms: Iterable[str]) -> Vector:
         """Sublinear TF-IDF over known features, L2-normalised."""
         counts: dict[str, int] = defaultdict(int)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,7 +132,6 @@ class Store:
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatbot-db")
         self._db: Database | None = None
-        self._lock = threading.Lock()
 
     def _open(self) -> Database:
         if self._db is None:
