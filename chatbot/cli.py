@@ -180,8 +180,12 @@ def kb_check(
         raise _fail(f"{len(problems)} problem(s) found.")
     assert kb is not None
     examples = sum(len(i.examples) for i in kb.intents.values())
+    stories = sum(len(i.stories) for i in kb.intents.values())
     sections = sum(len(s.sections) for s in kb.schools.values())
-    out.print(f"ok: {len(kb.intents)} intents, {examples} examples, {len(kb.schools)} schools, {sections} sections")
+    out.print(
+        f"ok: {len(kb.intents)} intents, {examples} examples, {stories} stories, "
+        f"{len(kb.schools)} schools, {sections} sections"
+    )
 
 
 @app.command()

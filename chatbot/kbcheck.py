@@ -2,7 +2,7 @@
 
 Beyond what loading already refuses (schema, unknown cited sections): every
 catalogue id is present with its audience and kind; every section is verbatim in
-the school's source policy; no phrasing is taught under two intents; every
+the school's source policy; no phrasing or story is taught under two intents; every
 catalogue `covered_by` school answers the intent (or the gap is reported).
 """
 
@@ -59,12 +59,12 @@ def check_knowledge(*, intents_dir: Path, knowledge_dir: Path, catalogue: Path) 
                 problems.append(f"{school.file}: no answer for {intent_id!r}, which this school's policy covers")
     seen: dict[str, tuple[str, str, int]] = {}
     for intent in kb.intents.values():
-        for example in intent.examples:
-            key = fold(example)
+        for kind, text in [("example", e) for e in intent.examples] + [("story", s) for s in intent.stories]:
+            key = fold(text)
             if key in seen and seen[key][0] != intent.id:
                 other = seen[key]
                 problems.append(
-                    f"{intent.file}:{intent.line}: example {example!r} of {intent.id!r} is also taught under "
+                    f"{intent.file}:{intent.line}: {kind} {text!r:.80} of {intent.id!r} is also taught under "
                     f"{other[0]!r} ({other[1]}:{other[2]})"
                 )
             seen.setdefault(key, (intent.id, intent.file, intent.line))

@@ -36,6 +36,7 @@ class Intent:
     label: str
     keywords: tuple[str, ...]
     examples: tuple[str, ...]
+    stories: tuple[str, ...] = ()  # long, story-like messages, as parents really write
     file: str
     line: int
 
@@ -138,6 +139,28 @@ def _str_list(value: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _stories(path: Path, line: int, intent_id: str, raw: Any, problems: _Problems) -> tuple[str, ...]:
+    """The optional `stories` list: each a non-empty string, none repeated within the intent."""
+    if raw is None:
+        return ()
+    owner = f"intent {intent_id!r}"
+    if not isinstance(raw, list) or not raw:
+        problems.add(path, line, f"{owner}: 'stories' must be a non-empty list of messages")
+        return ()
+    stories: list[str] = []
+    for number, value in enumerate(raw, start=1):
+        text = _text(value)
+        if not isinstance(value, str):
+            problems.add(path, line, f"{owner}: story {number} must be text, got {type(value).__name__}")
+        elif text is None:
+            problems.add(path, line, f"{owner}: story {number} is empty")
+        elif text in stories:
+            problems.add(path, line, f"{owner}: story {number} repeats story {stories.index(text) + 1}")
+        else:
+            stories.append(text)
+    return tuple(stories)
+
+
 def _load_intent_file(path: Path, problems: _Problems, intents: dict[str, Intent]) -> None:
     try:
         data = load_yaml(path)
@@ -183,6 +206,7 @@ def _load_intent_file(path: Path, problems: _Problems, intents: dict[str, Intent
             label=_text(entry.get("label")) or summary,
             keywords=keywords or (),
             examples=examples or (),
+            stories=_stories(path, line, intent_id, entry.get("stories"), problems),
             file=str(path),
             line=line,
         )

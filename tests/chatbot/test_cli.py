@@ -72,6 +72,22 @@ def test_kb_check_names_file_and_line_of_broken_yaml(tmp_path: Path) -> None:
     assert "broken.yaml:" in result.output
 
 
+def test_kb_check_names_a_story_taught_under_two_intents(tmp_path: Path) -> None:
+    copy = tmp_path / "kb"
+    shutil.copytree(REPO / "intents", copy / "intents")
+    shutil.copytree(REPO / "knowledge", copy / "knowledge")
+    story = "My son's teacher added him on Instagram last night and messaged him, is that allowed?"
+    extra = "".join(
+        f"- id: twin_{n}\n  audience: any\n  kind: meta\n  examples: [twin {n}]\n  stories:\n    - \"{story}\"\n"
+        for n in (1, 2)
+    )
+    (copy / "intents" / "twins.yaml").write_text(extra)
+    (tmp_path / "chatbot.yaml").write_text(f"intents_dir: {copy / 'intents'}\nknowledge_dir: {copy / 'knowledge'}\n")
+    result = runner.invoke(app, ["kb", "check"])
+    assert result.exit_code == 1
+    assert "twins.yaml:7:" in result.output and "story" in result.output and "'twin_1'" in result.output
+
+
 @pytest.mark.skipif(not DEV_SET.exists(), reason="the shared development set is not beside the repo")
 def test_eval_json_reports_every_case_and_the_figures() -> None:
     result = runner.invoke(app, ["eval", "--json", str(DEV_SET)])

@@ -48,6 +48,47 @@ def test_a_valid_knowledge_base_loads(tmp_path: Path) -> None:
     assert kb.intent("post_photo").examples == ("can i post a photo",)
 
 
+STORIES = """\
+  stories:
+    - >-
+      Bit of a long one, sorry. Sports day was lovely and I got some gorgeous
+      shots of my son. Can I put them on Facebook?
+    - "My daughter's class did a play and there are other kids in my video, is that ok to share?"
+"""
+
+
+def test_stories_load_as_whole_messages(tmp_path: Path) -> None:
+    intents, knowledge = _write(tmp_path, intents=INTENT + STORIES)
+    stories = load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge).intent("post_photo").stories
+    assert len(stories) == 2
+    assert stories[0].startswith("Bit of a long one") and stories[0].endswith("on Facebook?")
+
+
+def test_an_intent_without_stories_has_none(tmp_path: Path) -> None:
+    intents, knowledge = _write(tmp_path)
+    assert load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge).intent("post_photo").stories == ()
+
+
+@pytest.mark.parametrize(
+    ("stories", "complaint"),
+    [
+        ("  stories: a single string\n", "'stories' must be a non-empty list"),
+        ("  stories: []\n", "'stories' must be a non-empty list"),
+        ("  stories:\n    - a story\n    - ''\n", "story 2 is empty"),
+        ("  stories:\n    - a story\n    - [nested]\n", "story 2 must be text"),
+        ("  stories:\n    - a story\n    - 42\n", "story 2 must be text"),
+        ("  stories:\n    - a story\n    - other\n    - '  a story '\n", "story 3 repeats story 1"),
+    ],
+)
+def test_bad_stories_are_named_with_file_and_line(tmp_path: Path, stories: str, complaint: str) -> None:
+    intents, knowledge = _write(tmp_path, intents=INTENT + stories)
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
+    assert any(p.startswith(f"{intents / 'posting.yaml'}:1:") and complaint in p for p in caught.value.problems), (
+        caught.value.problems
+    )
+
+
 def test_broken_yaml_names_the_file_and_line(tmp_path: Path) -> None:
     intents, knowledge = _write(tmp_path, school=SCHOOL.replace("    title: Photos", "    title: [Photos"))
     with pytest.raises(KnowledgeError) as caught:
