@@ -51,12 +51,13 @@ def build_adapters(runtime: Runtime, *, only: str | None, slack_http_port: int |
 
 
 async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Every few minutes: remind the office of overdue concerns; forget old update ids."""
+    """At start and every few minutes: remind the office of overdue concerns, expire unsent text, forget old update ids."""
     while not stop.is_set():
         try:
             count = await runtime.concerns.remind_overdue()
             if count:
                 log.info("overdue reminders queued: %d", count)
+            await runtime.retention.expire_unsent_text()
             await runtime.store.trim_processed_updates(older_than=utcnow() - UPDATE_MEMORY)
         except Exception as exc:  # keep sweeping; the next run retries
             log.error("housekeeping failed: %s", type(exc).__name__)

@@ -29,6 +29,9 @@ CLOSED = ("resolved", "withdrawn")
 STATUSES = ACTIVE + CLOSED
 AWAITING = ("open", "claimed")  # still owed an answer: these can be overdue
 REMIND_EVERY = timedelta(hours=24)
+SAFEGUARDING_CATEGORY = "concern_safeguarding"
+# A safeguarding record: escalated as urgent, or confirmed at the safeguarding check (also urgent).
+SAFEGUARDING_SQL = f"(urgent = 1 OR category = '{SAFEGUARDING_CATEGORY}')"
 
 _STATUS_WORDS = {
     "open": "open, waiting for the office",
@@ -38,6 +41,10 @@ _STATUS_WORDS = {
     "withdrawn": "withdrawn",
 }
 _REF = re.compile(r"\s*(?:C\s*-?\s*)?0*(\d{1,12})\s*", re.IGNORECASE)
+_KEPT = (
+    "{ref} is a report about a child's safety, so it can't be withdrawn: the school has a legal duty to keep "
+    "child-protection records. If something has changed, just tell me and I'll pass it to the school."
+)
 _NOT_YOURS = "I can't find a concern {ref} raised by you. Ask me for your concerns to see their references."
 
 
@@ -110,6 +117,11 @@ class Concern:
             office_post_ref=row["office_post_ref"],
             reminded_at=_time(row["reminded_at"]),
         )
+
+    @property
+    def safeguarding(self) -> bool:
+        """A child-protection record: the school must keep it, so its reporter can't withdraw or delete it."""
+        return self.urgent or self.category == SAFEGUARDING_CATEGORY
 
     def is_overdue(self, now: datetime) -> bool:
         """Still waiting for an answer after the promised time."""
@@ -426,12 +438,16 @@ class ConcernQueue:
         return await self._change(ref, change)
 
     async def withdraw(self, ref: str, *, channel: str, user_id: str) -> Concern:
-        """The parent takes their concern back; the office is told."""
+        """The parent takes their concern back; the office is told. Safeguarding records stay open."""
         mine = await self.get_for_user(ref, channel=channel, user_id=user_id)
+        if mine.safeguarding:
+            raise NotAllowed(_KEPT.format(ref=mine.ref))
 
         def change(db: Database, row: dict[str, Any], now: datetime) -> None:
             if row["channel"] != channel or row["user_id"] != user_id:  # forgotten and reused meanwhile
                 raise NotAllowed(_NOT_YOURS.format(ref=row["ref"]))
+            if Concern.from_row(row).safeguarding:
+                raise NotAllowed(_KEPT.format(ref=row["ref"]))
             if row["status"] in CLOSED:
                 raise ConcernConflict(f"{row['ref']} is already {row['status']}.")
             db.execute("UPDATE concerns SET status = 'withdrawn', resolved_at = ? WHERE id = ?", [iso(now), row["id"]])
@@ -466,39 +482,6 @@ class ConcernQueue:
             log.info("overdue reminders enqueued: %d", count)
         return count
 
-    async def purge(self, *, resolved_before: datetime) -> int:
-        """Delete closed concerns (resolved or withdrawn before the cutoff), their events and outbox items."""
-        if resolved_before.tzinfo is None:
-            raise ValueError("purge needs an aware datetime")
-        which = "status IN ('resolved', 'withdrawn') AND COALESCE(resolved_at, created_at) < ?"
-        counts = await self.store.run(lambda db: _delete_concerns(db, which, [iso(resolved_before)]))
-        log.info("purged concerns=%d events=%d outbox=%d", counts["concerns"], counts["events"], counts["outbox"])
-        return counts["concerns"]
-
-    async def forget_user(self, channel: str, user_id: str) -> dict[str, int]:
-        """Delete everything about one person: concerns, events, outbox items for them, conversation."""
-
-        def forget(db: Database) -> dict[str, int]:
-            with write_transaction(db):
-                addressed = db.execute(
-                    "DELETE FROM outbox WHERE concern_id IS NULL AND channel = ? AND json_valid(payload)"
-                    " AND (json_extract(payload, '$.user_id') = ? OR json_extract(payload, '$.chat_id') = ?"
-                    " OR json_extract(payload, '$.chat_id') IN"
-                    " (SELECT chat_id FROM concerns WHERE channel = ? AND user_id = ?))",
-                    [channel, user_id, user_id, channel, user_id],
-                ).rowcount
-                counts = _delete_concerns(db, "channel = ? AND user_id = ?", [channel, user_id])
-                counts["outbox"] += addressed
-                counts["conversations"] = db.execute(
-                    "DELETE FROM conversations WHERE channel = ? AND user_id = ?", [channel, user_id]
-                ).rowcount
-            return counts
-
-        counts = await self.store.run(forget)
-        log.info("forgot a user on %s: %s", channel, counts)
-        return counts
-
-
     # -- the office's view (kept last: after this def, `list` in the class means the method) -----
 
     async def list(
@@ -522,25 +505,3 @@ class ConcernQueue:
         sql = f"SELECT * FROM concerns{where} ORDER BY urgent DESC, due_at, id"
         rows = await self.store.run(lambda db: list(db.query(sql, params)))
         return [Concern.from_row(row) for row in rows]
-
-def _delete_concerns(db: Database, where: str, params: list[Any]) -> dict[str, int]:
-    """Delete the concerns matching `where` with their events and every outbox item that names them."""
-    with write_transaction(db):
-        ids = f"SELECT id FROM concerns WHERE {where}"
-        refs = f"SELECT ref FROM concerns WHERE {where}"
-        posted = db.execute(
-            f"SELECT id, ref, office_post_ref FROM concerns WHERE {where} AND office_post_ref IS NOT NULL", params
-        ).fetchall()
-        outbox = db.execute(
-            f"DELETE FROM outbox WHERE (concern_id IN ({ids}) OR"
-            f" (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.ref') END) IN ({refs}))"
-            " AND kind != 'concern_removed'",
-            [*params, *params],
-        ).rowcount
-        for concern_id, ref, post_ref in posted:
-            # The office's card still shows the summary: ask the office channel to blank it.
-            enqueue(db, channel="office", kind="concern_removed", key=f"concern:{concern_id}:removed",
-                    payload={"ref": ref, "office_post_ref": post_ref})  # fmt: skip
-        events = db.execute(f"DELETE FROM events WHERE concern_id IN ({ids})", params).rowcount
-        concerns = db.execute(f"DELETE FROM concerns WHERE {where}", params).rowcount
-    return {"concerns": concerns, "events": events, "outbox": outbox}

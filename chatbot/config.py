@@ -30,6 +30,19 @@ class OfficeHours:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RetentionPolicy:
+    """How long things are kept. Safeguarding records are kept far longer than anything else.
+
+    `unsent_text_hours`: a concern's words typed into the intake but never sent
+    are cleared after this long. `safeguarding_years`: a closed safeguarding record
+    is only purged (and only with an explicit flag) once closed this long ago.
+    """
+
+    unsent_text_hours: float = 24.0
+    safeguarding_years: int = 25
+
+
+@dataclass(frozen=True, kw_only=True)
 class TelegramSettings:
     token: str
     api_url: str = "https://api.telegram.org/bot"
@@ -64,6 +77,7 @@ class Settings:
     timezone: str = "Europe/London"
     office_hours: OfficeHours = field(default_factory=OfficeHours)
     school_hours: Mapping[str, OfficeHours] = field(default_factory=dict)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     telegram: TelegramSettings | None = None
     slack: SlackSettings | None = None
 
@@ -126,6 +140,17 @@ def _section(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"config: '{key}' must be a mapping")
     return {k: v for k, v in value.items() if k != "__line__"}
+
+
+def _retention(raw: Mapping[str, Any]) -> RetentionPolicy:
+    try:
+        hours = float(raw.get("unsent_text_hours", RetentionPolicy.unsent_text_hours))
+        years = int(raw.get("safeguarding_years", RetentionPolicy.safeguarding_years))
+    except (TypeError, ValueError):
+        raise ConfigError("retention: unsent_text_hours and safeguarding_years must be numbers") from None
+    if hours <= 0 or years < 1:
+        raise ConfigError("retention: unsent_text_hours must be above 0 and safeguarding_years at least 1")
+    return RetentionPolicy(unsent_text_hours=hours, safeguarding_years=years)
 
 
 def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -202,6 +227,7 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         timezone=str(data.get("timezone") or "Europe/London"),
         office_hours=office,
         school_hours=school_hours,
+        retention=_retention(_section(data, "retention")),
         telegram=telegram,
         slack=slack,
     )

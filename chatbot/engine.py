@@ -23,6 +23,7 @@ from chatbot.errors import UnknownSchool, UserError
 from chatbot.knowledge import KnowledgeBase, School
 from chatbot.matching import Candidate, Matcher
 from chatbot.messages import Button, Incoming, InputKind, Reply
+from chatbot.retention import Retention
 from chatbot.safety import SafetyFinding, screen
 from chatbot.store import utcnow
 
@@ -75,6 +76,7 @@ class Engine:
         matcher: Matcher,
         conversations: ConversationStore,
         concerns: ConcernQueue,
+        retention: Retention,
         calendars: Callable[[str], WorkingCalendar],
         thresholds: Thresholds = Thresholds(),
         clock: Callable[[], datetime] = utcnow,
@@ -83,6 +85,7 @@ class Engine:
         self.matcher = matcher
         self.conversations = conversations
         self.concerns = concerns
+        self.retention = retention
         self.calendars = calendars
         self.thresholds = thresholds
         self.clock = clock
@@ -173,12 +176,13 @@ class Engine:
         if command == "concerns":
             return await self._my_concerns(incoming)
         if command == "privacy":
-            return Reply(text=replies.privacy(school), intent="privacy", confidence=1.0)
+            return Reply(text=replies.privacy(school, self.retention.policy), intent="privacy", confidence=1.0)
         if command == "forget":
+            mine = await self.concerns.for_user(incoming.channel, incoming.user_id)
+            kept = tuple(c.ref for c in mine if c.safeguarding)
             return Reply(
-                text="This deletes your conversation with me and any concerns you've raised, including the office's "
-                "replies. Are you sure?",
-                buttons=(Button(label="Yes, delete everything", action="forget:yes"), Button(label="No, keep it", action="forget:no")),
+                text=replies.forget_confirm(school, kept, self.retention.policy),
+                buttons=(Button(label="Yes, delete it", action="forget:yes"), Button(label="No, keep it", action="forget:no")),
                 intent="forget_me",
                 confidence=1.0,
             )
@@ -208,10 +212,8 @@ class Engine:
         if action.startswith("w:"):
             return await self._withdraw(incoming, action[2:])
         if action == "forget:yes":
-            counts = await self.concerns.forget_user(incoming.channel, incoming.user_id)
-            await self.conversations.delete(incoming.channel, incoming.user_id)
-            log.info("forgot user channel=%s concerns=%s", incoming.channel, counts.get("concerns", 0))
-            return Reply(text="Done: I've deleted your conversation with me and any concerns you raised.", intent="forget_me")
+            forgotten = await self.retention.forget_user(incoming.channel, incoming.user_id)
+            return Reply(text=replies.forgotten(school, forgotten.kept, self.retention.policy), intent="forget_me")
         if action == "forget:no":
             return Reply(text="Okay, nothing has been deleted.", intent="forget_me")
         return Reply(text="That button has expired. Please ask your question again.")
@@ -268,7 +270,7 @@ class Engine:
         if intent_id == "forget_me":
             return await self._command(conv, school, replace(incoming, kind=InputKind.COMMAND, command="forget"))
         if intent_id == "privacy":
-            return Reply(text=replies.privacy(school), intent=intent_id, confidence=confidence)
+            return Reply(text=replies.privacy(school, self.retention.policy), intent=intent_id, confidence=confidence)
         if intent_id == "greeting":
             return Reply(text=replies.greeting(school, audience), intent=intent_id, confidence=confidence)
         if intent_id == "thanks":
@@ -487,7 +489,7 @@ class Engine:
         for concern in mine:
             category = CATEGORY_WORDS.get(concern.category, concern.category.replace("_", " "))
             lines.append(f"- {concern.ref} ({category}): {concern.status_words()}")
-            if concern.status in ("open", "claimed"):
+            if concern.status in ("open", "claimed") and not concern.safeguarding:
                 buttons.append(Button(label=f"Withdraw {concern.ref}", action=f"w:{concern.ref}"))
         return Reply(text="\n".join(lines), buttons=tuple(buttons[:5]), intent="concern_status", confidence=1.0)
 

@@ -6,6 +6,7 @@ only from the school's own knowledge file) are never mixed with invented rules.
 
 from __future__ import annotations
 
+from chatbot.config import RetentionPolicy
 from chatbot.knowledge import Answer, Intent, School
 from chatbot.messages import Button, Citation
 
@@ -144,9 +145,59 @@ def no_letters() -> str:
     return "I can only understand words, I'm afraid. Please type your question, for example 'can I post photos from sports day?'."
 
 
-def privacy(school: School) -> str:
+def _hours(hours: float) -> str:
+    if hours % 24 == 0:
+        days = int(hours // 24)
+        return "a day" if days == 1 else f"{days} days"
+    return f"{hours:g} hours"
+
+
+def _safeguarding_duty(policy: RetentionPolicy) -> str:
     return (
-        "What I keep: which school you chose and where you are in a conversation with me, so I can carry on if "
-        "I restart. I don't keep your questions. If you raise a concern, its text goes to the school office "
-        f"({school.name}), who use it only to reply to you. You can delete everything I hold about you with /forget."
+        "the school has a legal duty to keep child-protection records, so they stay with the school for "
+        f"{policy.safeguarding_years} years after they are closed"
     )
+
+
+def privacy(school: School, policy: RetentionPolicy) -> str:
+    """What is kept, for how long and who sees it; every line matches what the code does (see README)."""
+    office = school.contact("office", "the school office")
+    return "\n".join([
+        "What I keep, and who sees it:",
+        "- Your school and where you are in a conversation with me, so I can carry on if I restart. "
+        "Only this bot uses it; it stays until you use /forget.",
+        "- I don't keep your questions. If you start telling me about a concern but don't send it, "
+        f"I clear what you typed when you stop or finish, or after {_hours(policy.unsent_text_hours)} at most.",
+        f"- A concern you choose to send (its words, how to reply, and your phone number if you give one) "
+        f"goes to {office} at {school.name}. Only that school's office staff see it, and they use it only "
+        "to help you. It is kept until the school deletes old closed concerns, or until you use /forget.",
+        "- A report that a child may be at risk is kept even if you use /forget, and can't be withdrawn: "
+        f"{_safeguarding_duty(policy)}. Only the school's office and safeguarding staff see it.",
+        "- My logs never hold your messages, your name or your phone number.",
+        "You can delete everything else I hold about you with /forget.",
+    ])  # fmt: skip
+
+
+def forget_confirm(school: School, kept: tuple[str, ...], policy: RetentionPolicy) -> str:
+    text = "This deletes your conversation with me and any concerns you've raised, including the office's replies."
+    if kept:
+        text += (
+            f" I can't delete {_refs(kept)}, because {'it is a report' if len(kept) == 1 else 'they are reports'} "
+            f"about a child's safety: {_safeguarding_duty(policy)}."
+        )
+    return text + " Are you sure?"
+
+
+def forgotten(school: School, kept: tuple[str, ...], policy: RetentionPolicy) -> str:
+    if not kept:
+        return "Done: I've deleted your conversation with me and any concerns you raised."
+    return (
+        "Done: I've deleted your conversation with me and the other concerns you raised. "
+        f"I've kept {_refs(kept)}, your report about a child's safety. I know that may not be what you hoped for, "
+        f"but {_safeguarding_duty(policy)}. Only the school's office and safeguarding staff can see it. "
+        f"If you'd like to talk about it, please contact {school.contact('safeguarding_lead', 'the school office')}."
+    )
+
+
+def _refs(refs: tuple[str, ...]) -> str:
+    return refs[0] if len(refs) == 1 else ", ".join(refs[:-1]) + " and " + refs[-1]

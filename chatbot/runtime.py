@@ -20,6 +20,7 @@ from chatbot.engine import Engine
 from chatbot.knowledge import KnowledgeBase, load_knowledge_base
 from chatbot.matching import Matcher
 from chatbot.outbox import Outbox
+from chatbot.retention import Retention
 from chatbot.store import Store
 
 
@@ -33,6 +34,7 @@ class Runtime:
     engine: Engine
     concerns: ConcernQueue
     outbox: Outbox
+    retention: Retention
 
 
 def load_kb(settings: Settings) -> KnowledgeBase:
@@ -63,6 +65,7 @@ def build_engine(
         matcher=matcher or Matcher(intents=kb.intents),
         conversations=ConversationStore(store=store),
         concerns=concerns,
+        retention=Retention(store=store, policy=settings.retention),
         calendars=calendars,
     )
     return engine, concerns
@@ -83,6 +86,9 @@ async def open_runtime(
     try:
         engine, concerns = build_engine(settings=settings, kb=kb, store=store, matcher=matcher)
         gc.freeze()  # the knowledge and matcher index live for the whole run: keep them out of GC scans
-        yield Runtime(settings=settings, kb=kb, store=store, engine=engine, concerns=concerns, outbox=Outbox(store=store))
+        yield Runtime(
+            settings=settings, kb=kb, store=store, engine=engine, concerns=concerns, outbox=Outbox(store=store),
+            retention=engine.retention,
+        )  # fmt: skip
     finally:
         await store.close()

@@ -20,6 +20,7 @@ from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ConcernQueue
 from chatbot.config import Settings, load_settings
 from chatbot.errors import UserError
+from chatbot.retention import Retention
 from chatbot.runtime import calendars_for
 from chatbot.store import Store
 
@@ -33,6 +34,7 @@ class QueueContext:
     settings: Settings
     store: Store
     queue: ConcernQueue
+    retention: Retention
     calendars: Callable[[str], WorkingCalendar]
 
 
@@ -45,8 +47,9 @@ async def open_queue(settings: Settings | None = None) -> AsyncIterator[QueueCon
     try:
         await store.open()
         yield QueueContext(
-            settings=settings, store=store, queue=ConcernQueue(store=store, calendars=calendars), calendars=calendars
-        )
+            settings=settings, store=store, queue=ConcernQueue(store=store, calendars=calendars),
+            retention=Retention(store=store, policy=settings.retention), calendars=calendars,
+        )  # fmt: skip
     finally:
         await store.close()
 

@@ -182,8 +182,19 @@ def purge(
     resolved_before: Annotated[
         str, typer.Option("--resolved-before", help="YYYY-MM-DD: delete concerns closed before this day.")
     ],
+    include_safeguarding: Annotated[
+        bool,
+        typer.Option(
+            "--include-safeguarding",
+            help="Also delete safeguarding records, but only those closed longer ago than their retention "
+            "(retention.safeguarding_years, default 25).",
+        ),
+    ] = False,
 ) -> None:
-    """Delete resolved and withdrawn concerns closed before a date, with their audit trail."""
+    """Delete resolved and withdrawn concerns closed before a date, with their audit trail.
+
+    Safeguarding records are kept unless --include-safeguarding is given.
+    """
 
     async def main() -> None:
         try:
@@ -192,10 +203,20 @@ def purge(
             raise UserError(f"{resolved_before!r} is not a date like 2026-09-01.") from None
         async with open_queue() as ctx:
             cutoff = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(ctx.settings.timezone))
-            count = await ctx.queue.purge(resolved_before=cutoff)
-            stdout.print(f"Purged {count} concern{'s' if count != 1 else ''} closed before {day.isoformat()}.")
+            result = await ctx.retention.purge(resolved_before=cutoff, include_safeguarding=include_safeguarding)
+            stdout.print(f"Purged {_count(result.concerns, 'concern')} closed before {day.isoformat()}.")
+            if result.safeguarding_kept:
+                years = ctx.settings.retention.safeguarding_years
+                stdout.print(
+                    f"Kept {_count(result.safeguarding_kept, 'safeguarding record')}: they are kept for {years} years "
+                    "after closing, and only purged with --include-safeguarding once that time has passed."
+                )
 
     run_command(main)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 if __name__ == "__main__":

@@ -437,7 +437,7 @@ async def test_forgetting_a_parent_blanks_their_card_in_the_office_channel(
     card = await card_for(fake, concern.ref)
     await eventually(lambda: _posted(runtime, concern.ref))
 
-    await runtime.concerns.forget_user("telegram", "tg-user-4242")
+    await runtime.retention.forget_user("telegram", "tg-user-4242")
 
     def blanked(call: Call) -> bool:
         return call.params.get("ts") == card.answer["ts"] and "deleted" in call.text

@@ -32,7 +32,7 @@ from adapters.telegram import (
 )
 from chatbot import flows, replies
 from chatbot.cli import app as cli_app
-from chatbot.config import Settings, TelegramSettings
+from chatbot.config import RetentionPolicy, Settings, TelegramSettings
 from chatbot.confidence import Verdict
 from chatbot.errors import ConfigError, UnknownSchool
 from chatbot.knowledge import KnowledgeBase
@@ -265,7 +265,7 @@ async def test_commands_and_a_deep_link_choose_the_school(
         assert chosen.text == html.escape(replies.greeting(kb.school("roose"), "parent"), quote=False)
 
         privacy = (await bot.say(1007, f"/privacy@{BOT_USERNAME}"))[-1]
-        assert privacy.text == html.escape(replies.privacy(kb.school("roose")), quote=False)
+        assert privacy.text == html.escape(replies.privacy(kb.school("roose"), RetentionPolicy()), quote=False)
         assert "haven't raised any concerns" in (await bot.say(1007, "/concerns"))[-1].text
         assert "stopped that" in (await bot.say(1007, "/cancel"))[-1].text
         help_text = (await bot.say(1007, "/help"))[-1].text

@@ -17,6 +17,7 @@ from chatbot.concerns import Concern, ConcernQueue, EmptyText, format_ref, parse
 from chatbot.config import OfficeHours
 from chatbot.errors import ConcernConflict, ConcernNotFound, NotAllowed, UserError
 from chatbot.outbox import Outbox, OutboxRecord, enqueue
+from chatbot.retention import Forgotten, Retention
 from chatbot.store import Store
 
 FRIDAY_5PM = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)  # GMT: London time too
@@ -50,6 +51,11 @@ def make_queue(store: Store, clock: Clock) -> ConcernQueue:
 @pytest.fixture
 def queue(store: Store, clock: Clock) -> ConcernQueue:
     return make_queue(store, clock)
+
+
+@pytest.fixture
+def retention(store: Store, clock: Clock) -> Retention:
+    return Retention(store=store, clock=clock)
 
 
 @pytest.fixture
@@ -101,12 +107,12 @@ async def test_refs_are_padded_unique_and_grow(queue: ConcernQueue, store: Store
     ]  # fmt: skip
 
 
-async def test_a_purged_ref_is_never_reused(queue: ConcernQueue, clock: Clock) -> None:
+async def test_a_purged_ref_is_never_reused(queue: ConcernQueue, retention: Retention, clock: Clock) -> None:
     await raise_concern(queue)
     newest = await raise_concern(queue)
     await queue.resolve(newest.ref, by="office")
     clock.advance(days=1)
-    assert await queue.purge(resolved_before=clock()) == 1
+    assert (await retention.purge(resolved_before=clock())).concerns == 1
     assert (await raise_concern(queue)).ref == "C-0003"
 
 
@@ -120,12 +126,12 @@ async def test_concern_words_and_json(queue: ConcernQueue, clock: Clock) -> None
 
 
 async def test_logs_hold_refs_never_text_names_or_numbers(
-    queue: ConcernQueue, caplog: pytest.LogCaptureFixture
+    queue: ConcernQueue, retention: Retention, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     concern = await raise_concern(queue, phone="07700 900123")
     await queue.reply(concern.ref, by="Mrs Patel", text="We have taken Amy's photo down")
-    await queue.forget_user("telegram", "u1")
+    await retention.forget_user("telegram", "u1")
     assert "C-0001" in caplog.text
     for secret in ("Jane", "Amy", "07700", "Patel", "photo down"):
         assert secret not in caplog.text
@@ -357,7 +363,7 @@ async def count(store: Store, table: str) -> int:
 
 
 async def test_purge_deletes_old_closed_concerns_with_their_trail(
-    queue: ConcernQueue, store: Store, outbox: Outbox, clock: Clock
+    queue: ConcernQueue, retention: Retention, store: Store, outbox: Outbox, clock: Clock
 ) -> None:
     old = await raise_concern(queue, "u1")
     gone = await raise_concern(queue, "u2")
@@ -368,7 +374,7 @@ async def test_purge_deletes_old_closed_concerns_with_their_trail(
     recent = await raise_concern(queue, "u4")
     await queue.resolve(recent.ref, by="Alice")
 
-    assert await queue.purge(resolved_before=clock() - timedelta(days=30)) == 2
+    assert (await retention.purge(resolved_before=clock() - timedelta(days=30))).concerns == 2
     assert [c.ref for c in await queue.list(status=None)] == [still_open.ref, recent.ref]
     for ref in (old.ref, gone.ref):
         with pytest.raises(ConcernNotFound):
@@ -379,7 +385,7 @@ async def test_purge_deletes_old_closed_concerns_with_their_trail(
 
 
 async def test_forget_user_deletes_everything_about_them(
-    queue: ConcernQueue, store: Store, outbox: Outbox, clock: Clock
+    queue: ConcernQueue, retention: Retention, store: Store, outbox: Outbox, clock: Clock
 ) -> None:
     first = await raise_concern(queue, "u1")
     await raise_concern(queue, "u1")
@@ -395,14 +401,16 @@ async def test_forget_user_deletes_everything_about_them(
         enqueue(db, channel="telegram", kind="message", key="nudge-u2", payload={"chat_id": "chat-u2", "text": "hi"})
 
     await store.run(extra)
-    counts = await queue.forget_user("telegram", "u1")
+    counts = await retention.forget_user("telegram", "u1")
     # u1: events opened x2 + replied; outbox 2 concern_opened + reply + its office update + the unlinked nudge
-    assert counts == {"concerns": 2, "events": 3, "outbox": 5, "conversations": 1}
+    assert counts == Forgotten(concerns=2, events=3, outbox=5, conversations=1, kept=())
     assert await queue.for_user("telegram", "u1") == []
     assert [c.ref for c in await queue.list(status=None)] == [other.ref]
     assert {i.key for i in await outbox.items()} == {f"concern_opened:{other.ref}", "nudge-u2"}
     assert await count(store, "conversations") == 1
-    assert await queue.forget_user("telegram", "u1") == {"concerns": 0, "events": 0, "outbox": 0, "conversations": 0}
+    assert await retention.forget_user("telegram", "u1") == Forgotten(
+        concerns=0, events=0, outbox=0, conversations=0, kept=()
+    )
 
 
 async def test_office_post_ref_is_kept(queue: ConcernQueue) -> None:
@@ -441,13 +449,13 @@ async def test_everything_survives_a_restart(tmp_path: Path, clock: Clock) -> No
 
 
 async def test_forgetting_a_concern_shown_in_the_office_asks_the_office_to_blank_its_card(
-    queue: ConcernQueue, outbox: Outbox
+    queue: ConcernQueue, retention: Retention, outbox: Outbox
 ) -> None:
     shown = await raise_concern(queue, "u1")
     await raise_concern(queue, "u1")  # never posted to the office: nothing to blank
     await queue.set_office_post_ref(shown.ref, "1700000000.000100")
 
-    await queue.forget_user("telegram", "u1")
+    await retention.forget_user("telegram", "u1")
 
     removed = [i for i in await outbox.items(channel="office") if i.kind == "concern_removed"]
     assert [(i.payload["ref"], i.payload["office_post_ref"]) for i in removed] == [(shown.ref, "1700000000.000100")]

@@ -140,3 +140,16 @@ def test_remind_and_purge(db: Path) -> None:
     assert "Purged 1 concern closed before 2999-01-01." in ok("purge", "--resolved-before", "2999-01-01")
     assert "There is no concern" in fails("show", closed)
     assert json.loads(ok("show", urgent, "--json"))["concern"]["ref"] == urgent
+
+
+def test_purge_keeps_safeguarding_records(db: Path) -> None:
+    urgent, safeguarding, plain = seed(db, {"urgent": True}, {"category": "concern_safeguarding"}, {})
+    for ref in (urgent, safeguarding, plain):
+        ok("resolve", ref)
+    purged = ok("purge", "--resolved-before", "2999-01-01")
+    assert "Purged 1 concern closed before 2999-01-01." in purged
+    assert "Kept 2 safeguarding records: they are kept for 25 years" in purged
+    flagged = ok("purge", "--resolved-before", "2999-01-01", "--include-safeguarding")
+    assert "Purged 0 concerns" in flagged and "Kept 2 safeguarding records" in flagged
+    assert json.loads(ok("show", urgent, "--json"))["concern"]["status"] == "resolved"
+    assert json.loads(ok("show", safeguarding, "--json"))["concern"]["status"] == "resolved"
