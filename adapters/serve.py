@@ -11,6 +11,7 @@ import logging
 import signal
 from contextlib import suppress
 from datetime import timedelta
+from typing import Mapping
 
 from adapters.base import Adapter
 from chatbot.config import Settings
@@ -24,23 +25,29 @@ REMINDER_INTERVAL_SECONDS = 15 * 60
 UPDATE_MEMORY = timedelta(days=7)  # platforms redeliver within minutes; a week is ample
 
 
-def build_adapters(runtime: Runtime, *, only: str | None, slack_http_port: int | None) -> list[Adapter]:
-    """The adapters the settings configure (or just `only`)."""
-    settings = runtime.settings
+def build_adapters(
+    runtime: Runtime, *, only: str | None, slack_http_port: int | None, env: Mapping[str, str] | None = None
+) -> list[Adapter]:
+    """The adapters the settings configure (or just `only`); each adapter reads its own settings."""
+    from adapters.slack.settings import slack_settings
+    from adapters.telegram.settings import telegram_settings
+
     if only not in (None, "telegram", "slack"):
         raise ConfigError(f"--only must be 'telegram' or 'slack', not {only!r}")
+    telegram = telegram_settings(runtime.settings, env)
+    slack = slack_settings(runtime.settings, env)
     adapters: list[Adapter] = []
-    if only in (None, "telegram") and settings.telegram is not None:
+    if only in (None, "telegram") and telegram is not None:
         from adapters.telegram import TelegramAdapter
 
-        adapters.append(TelegramAdapter(settings=settings.telegram, runtime=runtime))
-    if only in (None, "slack") and settings.slack is not None:
+        adapters.append(TelegramAdapter(settings=telegram, runtime=runtime))
+    if only in (None, "slack") and slack is not None:
         from adapters.slack import SlackAdapter
 
-        adapters.append(SlackAdapter(settings=settings.slack, runtime=runtime, http_port=slack_http_port))
-    if only == "telegram" and settings.telegram is None:
+        adapters.append(SlackAdapter(settings=slack, runtime=runtime, http_port=slack_http_port))
+    if only == "telegram" and telegram is None:
         raise ConfigError("Telegram is not configured: set TELEGRAM_BOT_TOKEN (see README).")
-    if only == "slack" and settings.slack is None:
+    if only == "slack" and slack is None:
         raise ConfigError("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (see README).")
     if not adapters:
         raise ConfigError(

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adapters.telegram import TelegramAdapter  # noqa: E402
-from chatbot.config import Settings, TelegramSettings  # noqa: E402
+from adapters.telegram import TelegramAdapter, TelegramSettings  # noqa: E402
+from chatbot.config import Settings  # noqa: E402
 from chatbot.errors import UserError  # noqa: E402
 from chatbot.evaluation import load_cases  # noqa: E402
 from chatbot.knowledge import KnowledgeBase  # noqa: E402
@@ -63,7 +63,7 @@ async def run(
     try:
         with tempfile.TemporaryDirectory() as tmp:
             telegram = TelegramSettings(token=TOKEN, api_url=fake.api_url, school=SCHOOL)
-            settings = Settings(db_path=Path(tmp) / "bench.db", telegram=telegram)
+            settings = Settings(db_path=Path(tmp) / "bench.db")
             async with open_runtime(settings, kb=kb, matcher=matcher) as runtime:
                 adapter = TelegramAdapter(settings=telegram, runtime=runtime, concurrency=concurrency)
 

@@ -17,6 +17,7 @@ from chatbot.yamlfile import YamlProblem, line_of, load_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("chatbot.yaml")
+CORE_KEYS = frozenset({"database", "intents_dir", "knowledge_dir", "schools", "timezone", "office_hours", "school_hours", "retention"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,32 +44,6 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TelegramSettings:
-    token: str
-    api_url: str = "https://api.telegram.org/bot"
-    file_url: str | None = None
-    school: str | None = None  # one bot per school; None offers a /start choice
-    mode: str = "polling"  # polling | webhook
-    webhook_url: str | None = None
-    webhook_path: str = "/telegram"
-    webhook_secret: str | None = None
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-
-
-@dataclass(frozen=True, kw_only=True)
-class SlackSettings:
-    bot_token: str
-    signing_secret: str | None = None
-    app_token: str | None = None  # Socket Mode
-    api_url: str = "https://slack.com/api/"
-    school: str | None = None
-    office_channel: str | None = None
-    office_users: tuple[str, ...] = ()
-    safeguarding_leads: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
 class Settings:
     db_path: Path = Path("chatbot.db")
     intents_dir: Path = PROJECT_ROOT / "intents"
@@ -78,14 +53,14 @@ class Settings:
     office_hours: OfficeHours = field(default_factory=OfficeHours)
     school_hours: Mapping[str, OfficeHours] = field(default_factory=dict)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
-    telegram: TelegramSettings | None = None
-    slack: SlackSettings | None = None
+    # Every other section of the config file (telegram:, slack:), unread: each adapter reads its own.
+    platforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def hours_for(self, school_id: str) -> OfficeHours:
         return self.school_hours.get(school_id, self.office_hours)
 
 
-def _list(value: Any) -> tuple[str, ...]:
+def as_list(value: Any) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
     if isinstance(value, str):
@@ -181,43 +156,7 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         school_id: _hours(raw, office, f"school_hours.{school_id}")
         for school_id, raw in _section(data, "school_hours").items()
     }
-    schools = _list(env.get("CHATBOT_SCHOOLS") or data.get("schools")) or None
-
-    tg = _section(data, "telegram")
-    tg_token = env.get("TELEGRAM_BOT_TOKEN") or tg.get("token")
-    telegram = None
-    if tg_token:
-        telegram = TelegramSettings(
-            token=str(tg_token),
-            api_url=str(env.get("TELEGRAM_API_URL") or tg.get("api_url") or TelegramSettings.api_url),
-            file_url=env.get("TELEGRAM_FILE_URL") or tg.get("file_url"),
-            school=env.get("TELEGRAM_SCHOOL") or tg.get("school"),
-            mode=str(env.get("TELEGRAM_MODE") or tg.get("mode") or "polling"),
-            webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or tg.get("webhook_url"),
-            webhook_path=str(env.get("TELEGRAM_WEBHOOK_PATH") or tg.get("webhook_path") or "/telegram"),
-            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or tg.get("webhook_secret"),
-            webhook_listen=str(env.get("TELEGRAM_WEBHOOK_LISTEN") or tg.get("webhook_listen") or "127.0.0.1"),
-            webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT") or tg.get("webhook_port") or 8443),
-        )
-        if telegram.mode not in ("polling", "webhook"):
-            raise ConfigError(f"telegram mode must be 'polling' or 'webhook', not {telegram.mode!r}")
-        if telegram.mode == "webhook" and not telegram.webhook_secret:
-            raise ConfigError("telegram webhook mode needs TELEGRAM_WEBHOOK_SECRET (checked on every request)")
-
-    sl = _section(data, "slack")
-    sl_token = env.get("SLACK_BOT_TOKEN") or sl.get("bot_token")
-    slack = None
-    if sl_token:
-        slack = SlackSettings(
-            bot_token=str(sl_token),
-            signing_secret=env.get("SLACK_SIGNING_SECRET") or sl.get("signing_secret"),
-            app_token=env.get("SLACK_APP_TOKEN") or sl.get("app_token"),
-            api_url=str(env.get("SLACK_API_URL") or sl.get("api_url") or SlackSettings.api_url),
-            school=env.get("SLACK_SCHOOL") or sl.get("school"),
-            office_channel=env.get("SLACK_OFFICE_CHANNEL") or sl.get("office_channel"),
-            office_users=_list(env.get("SLACK_OFFICE_USERS") or sl.get("office_users")),
-            safeguarding_leads=_list(env.get("SLACK_SAFEGUARDING_LEADS") or sl.get("safeguarding_leads")),
-        )
+    schools = as_list(env.get("CHATBOT_SCHOOLS") or data.get("schools")) or None
 
     return Settings(
         db_path=rel(env.get("CHATBOT_DB") or data.get("database"), Path.cwd() / "chatbot.db"),
@@ -228,6 +167,7 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         office_hours=office,
         school_hours=school_hours,
         retention=_retention(_section(data, "retention")),
-        telegram=telegram,
-        slack=slack,
+        platforms={
+            str(key): _section(data, key) for key, value in data.items() if key not in CORE_KEYS and isinstance(value, dict)
+        },
     )

@@ -33,15 +33,6 @@ MAX_MATCH_CHARS = 600  # long messages are matched on their opening
 LONG_MESSAGE_CHARS = 1500  # beyond this a message reads as a write-up, not a question
 MAX_CONCERN_CHARS = 10_000
 CONCERN_INTENTS = frozenset({"concern_complaint", "concern_bullying", "concern_offensive_post", "concern_photo_removal"})
-CATEGORY_WORDS = {
-    "concern_complaint": "complaint",
-    "concern_bullying": "bullying",
-    "concern_offensive_post": "offensive post",
-    "concern_photo_removal": "photo to take down",
-    "concern_safeguarding": "safeguarding",
-    "talk_to_person": "question for the office",
-    "general": "message for the office",
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -487,7 +478,7 @@ class Engine:
         lines = ["Your concerns:"]
         buttons: list[Button] = []
         for concern in mine:
-            category = CATEGORY_WORDS.get(concern.category, concern.category.replace("_", " "))
+            category = replies.category_words(concern.category)
             lines.append(f"- {concern.ref} ({category}): {concern.status_words()}")
             if concern.status in ("open", "claimed") and not concern.safeguarding:
                 buttons.append(Button(label=f"Withdraw {concern.ref}", action=f"w:{concern.ref}"))

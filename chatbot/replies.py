@@ -10,6 +10,22 @@ from chatbot.config import RetentionPolicy
 from chatbot.knowledge import Answer, Intent, School
 from chatbot.messages import Button, Citation
 
+CATEGORY_WORDS = {
+    "concern_complaint": "complaint",
+    "concern_bullying": "bullying",
+    "concern_offensive_post": "offensive post",
+    "concern_photo_removal": "photo to take down",
+    "concern_safeguarding": "safeguarding",
+    "talk_to_person": "question for the office",
+    "general": "message for the office",
+}
+
+
+def category_words(category: str) -> str:
+    """A concern's category as people say it ("photo to take down", not "concern_photo_removal")."""
+    return CATEGORY_WORDS.get(category, category.replace("_", " "))
+
+
 EMERGENCY_ADVICE = (
     "If a child is in immediate danger, call 999 now. "
     "If you can, also tell {dsl} at {school} straight away; "

@@ -20,19 +20,13 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
-from adapters.telegram import (
-    GROUP_PRIVATE_TEXT,
-    GROUP_URGENT_TEXT,
-    MESSAGE_LIMIT,
-    SECRET_HEADER,
-    TelegramAdapter,
-    keyboard,
-    render,
-    split_text,
-)
+from adapters.telegram import TelegramAdapter, TelegramSettings
+from adapters.telegram.adapter import GROUP_PRIVATE_TEXT, GROUP_URGENT_TEXT
+from adapters.telegram.rendering import MESSAGE_LIMIT, keyboard, render, split_text
+from adapters.telegram.transport import SECRET_HEADER
 from chatbot import flows, replies
-from chatbot.cli import app as cli_app
-from chatbot.config import RetentionPolicy, Settings, TelegramSettings
+from cli.main import app as cli_app
+from chatbot.config import RetentionPolicy, Settings
 from chatbot.confidence import Verdict
 from chatbot.errors import ConfigError, UnknownSchool
 from chatbot.knowledge import KnowledgeBase
@@ -99,10 +93,11 @@ async def running(
     expect_errors: bool = False, **overrides: Any,
 ) -> AsyncIterator[Bot]:
     """A started adapter on a fresh database; stops it and checks the collected errors."""
-    settings = Settings(db_path=tmp_path / "t.db", telegram=telegram_settings(fake, **overrides))
+    settings = Settings(db_path=tmp_path / "t.db")
     async with open_runtime(settings, kb=kb, matcher=matcher) as runtime:
-        assert settings.telegram is not None
-        adapter = TelegramAdapter(settings=settings.telegram, runtime=runtime, engine=engine, delivery_idle_sleep=0.05)
+        adapter = TelegramAdapter(
+            settings=telegram_settings(fake, **overrides), runtime=runtime, engine=engine, delivery_idle_sleep=0.05
+        )
         bot = Bot(adapter=adapter, runtime=runtime, fake=fake)
 
         async def collect(update: object, context: Any) -> None:
@@ -476,11 +471,10 @@ async def test_a_crash_is_logged_without_text_and_the_parent_gets_an_apology(
 async def test_an_unknown_configured_school_is_refused(
     fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher
 ) -> None:
-    settings = Settings(db_path=tmp_path / "t.db", telegram=telegram_settings(fake, school="nowhere"))
-    assert settings.telegram is not None
+    settings = Settings(db_path=tmp_path / "t.db")
     async with open_runtime(settings, kb=kb, matcher=matcher) as runtime:
         with pytest.raises(ConfigError, match="nowhere"):
-            TelegramAdapter(settings=settings.telegram, runtime=runtime)
+            TelegramAdapter(settings=telegram_settings(fake, school="nowhere"), runtime=runtime)
 
 
 # -- rendering (pure) ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chatbot.cli import app
+from cli.main import app
 
 from tests.conftest import DEV_SET, REPO
 

@@ -1,25 +1,19 @@
-"""Block Kit for the Slack adapter: answers for staff, concern cards and modals for the office.
+"""Block Kit for the office workbench: concern cards, their buttons, the two modals, the App Home.
 
-Pure functions from the core's objects to Slack's JSON, so the layout can be
-tested without a network and the adapter only decides *where* things go. Every
-piece of text that came from a person (a parent's summary, an office reply) is
-escaped, so it can never ping a channel or forge a link.
+Pure functions from a Concern to Slack's JSON; office.py decides where they go.
+A parent's words are always escaped, so a summary can never ping a channel.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
+from adapters.slack.blocks import SECTION_CHARS, Block, context, escape, mention, mrkdwn, plain, quote, section, shorten, who
+from chatbot import replies
 from chatbot.concerns import Concern
-from chatbot.engine import CATEGORY_WORDS
-from chatbot.messages import Button, Citation, Reply
 
-Block = dict[str, Any]
-
-CHOICE_PREFIX = "chatbot_choice_"
 CLAIM, REPLY, NOTE, RESOLVE = "concern_claim", "concern_reply", "concern_note", "concern_resolve"
 QUEUE_ACTIONS = (CLAIM, REPLY, NOTE, RESOLVE)
 REPLY_VIEW, NOTE_VIEW = "concern_reply_view", "concern_note_view"
@@ -29,134 +23,8 @@ REFUSAL = (
     "Sorry, the concern queue is only for the school office staff, so I can't show or change it for you. "
     "If you need something from the office, please ask them directly."
 )
-
-SECTION_CHARS = 2900  # Slack allows 3000 per text object; leave room for markup
-QUOTE_CHARS = 1500
-LABEL_CHARS = 75
 HOME_ITEMS = 15  # per list; a Home tab holds at most 100 blocks
-
 _CHANNEL_WORDS = {"telegram": "Telegram", "slack": "Slack", "console": "the console chat"}
-_USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
-_ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
-_SLACK_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
-
-
-# -- text -----------------------------------------------------------------------------
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters, so people's words stay words (no <!channel>, no links)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def escape_keeping_mentions(text: str) -> str:
-    """Escape, but let user mentions the core wrote back to us (a claimer's "<@U…>") render as names."""
-    return _ESCAPED_MENTION.sub(lambda m: f"<@{m.group(1)}>", escape(text))
-
-
-def plain_text(slack_text: str) -> str:
-    """What a person typed, without Slack's markup: mentions dropped, links to their labels."""
-
-    def token(match: re.Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target.startswith("@"):
-            return ""
-        if target.startswith(("#", "!")):
-            return label or ""
-        return label or target
-
-    text = _SLACK_TOKEN.sub(token, slack_text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut at a word boundary with an ellipsis, so a long clause still fits a block."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"
-
-
-def quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    return "\n".join(f">{line}" for line in escape(shorten(text.strip(), limit)).splitlines() or [">"])
-
-
-def _who(actor: str | None) -> str:
-    """A claimer as Slack shows them: a mention stays a mention, anything else is escaped."""
-    if actor is None:
-        return "someone"
-    return actor if _USER_MENTION.fullmatch(actor) else escape(actor)
-
-
-# -- generic blocks -----------------------------------------------------------------------
-
-
-def _mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": text}
-
-
-def _plain(text: str, limit: int = LABEL_CHARS) -> dict[str, Any]:
-    return {"type": "plain_text", "text": shorten(text, limit), "emoji": True}
-
-
-def section(text: str) -> Block:
-    return {"type": "section", "text": _mrkdwn(text)}
-
-
-def context(text: str) -> Block:
-    return {"type": "context", "elements": [_mrkdwn(text)]}
-
-
-def _chunks(text: str, limit: int = SECTION_CHARS) -> list[str]:
-    """Split long text on paragraph then word boundaries; Slack rejects oversized sections."""
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        chunks.append(rest[:cut])
-        rest = rest[cut:].lstrip()
-    return chunks + [rest] if rest else chunks
-
-
-# -- answers for staff ------------------------------------------------------------------
-
-
-def citation_block(cite: Citation) -> Block:
-    return context(f'*From the policy, "{escape(cite.title)}":*\n{quote(cite.text)}')
-
-
-def choice_button(number: int, button: Button) -> Block:
-    return {
-        "type": "button",
-        "action_id": f"{CHOICE_PREFIX}{number}",
-        "text": _plain(button.label),
-        "value": button.action,
-    }
-
-
-def reply_blocks(reply: Reply) -> list[Block]:
-    """An engine reply: its text, each cited clause quoted, its buttons as one actions block."""
-    blocks = [section(chunk) for chunk in _chunks(escape(reply.text))]
-    blocks += [citation_block(cite) for cite in reply.citations]
-    if reply.buttons:
-        elements = [choice_button(n, b) for n, b in enumerate(reply.buttons[:25], start=1)]
-        blocks.append({"type": "actions", "block_id": "chatbot_choices", "elements": elements})
-    return blocks[:50]
-
-
-def reply_text(reply: Reply) -> str:
-    """The notification and screen-reader fallback for a reply's blocks."""
-    return escape(reply.text)
 
 
 # -- the office's concern card --------------------------------------------------------------
@@ -173,7 +41,7 @@ class Card:
 
 
 def category_words(category: str) -> str:
-    return CATEGORY_WORDS.get(category, category.replace("_", " "))
+    return replies.category_words(category)
 
 
 def status_words(concern: Concern) -> str:
@@ -181,9 +49,9 @@ def status_words(concern: Concern) -> str:
     if concern.status == "open":
         return "Open, not claimed yet"
     if concern.status == "claimed":
-        return f"Claimed by {_who(concern.claimed_by)}"
+        return f"Claimed by {who(concern.claimed_by)}"
     if concern.status == "replied":
-        return f"Replied (claimed by {_who(concern.claimed_by)})"
+        return f"Replied (claimed by {who(concern.claimed_by)})"
     if concern.status == "resolved":
         return "Resolved"
     if concern.status == "withdrawn":
@@ -212,11 +80,11 @@ def _card_fields(card: Card) -> list[dict[str, str]]:
         ("Priority", priority), ("Due", due), ("Raised by", raised_via(concern)),
         ("Reply", _contact(concern)), ("Status", status_words(concern)),
     ]  # fmt: skip
-    return [_mrkdwn(f"*{name}*\n{value}") for name, value in pairs]
+    return [mrkdwn(f"*{name}*\n{value}") for name, value in pairs]
 
 
 def _queue_button(label: str, action_id: str, ref: str, style: str | None = None) -> Block:
-    button: Block = {"type": "button", "action_id": action_id, "text": _plain(label), "value": ref}
+    button: Block = {"type": "button", "action_id": action_id, "text": plain(label), "value": ref}
     if style:
         button["style"] = style
     return button
@@ -225,10 +93,10 @@ def _queue_button(label: str, action_id: str, ref: str, style: str | None = None
 def _resolve_button(ref: str) -> Block:
     button = _queue_button("Resolve", RESOLVE, ref, "danger")
     button["confirm"] = {
-        "title": _plain(f"Resolve {ref}?", 100),
-        "text": _plain("They'll be told it is resolved, and that the door is still open.", 300),
-        "confirm": _plain("Resolve"),
-        "deny": _plain("Cancel"),
+        "title": plain(f"Resolve {ref}?", 100),
+        "text": plain("They'll be told it is resolved, and that the door is still open.", 300),
+        "confirm": plain("Resolve"),
+        "deny": plain("Cancel"),
     }
     return button
 
@@ -265,7 +133,7 @@ def concern_card(card: Card) -> tuple[str, list[Block]]:
     if concern.urgent:
         blocks.append(section(loud_line(card.leads)))
         text = f"{loud_line(card.leads)} {text}"
-    blocks.append({"type": "header", "text": _plain(card_title(concern), 150)})
+    blocks.append({"type": "header", "text": plain(card_title(concern), 150)})
     blocks.append({"type": "section", "fields": _card_fields(card)})
     summary = quote(concern.summary, SECTION_CHARS - 40) if concern.summary.strip() else "_(no description given)_"
     blocks.append(section(f"*What they told us*\n{summary}"))
@@ -274,7 +142,7 @@ def concern_card(card: Card) -> tuple[str, list[Block]]:
 
 
 def overdue_text(concern: Concern, due_words: str) -> str:
-    holder = f"claimed by {_who(concern.claimed_by)}" if concern.claimed_by else "not claimed yet"
+    holder = f"claimed by {who(concern.claimed_by)}" if concern.claimed_by else "not claimed yet"
     return (
         f":alarm_clock: {concern.ref} is overdue: an answer was promised by {escape(due_words)}. "
         f"It is {holder}."
@@ -301,16 +169,16 @@ def _text_modal(
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": ref,
-        "title": _plain(title, 24),
-        "submit": _plain(submit, 24),
-        "close": _plain("Cancel", 24),
+        "title": plain(title, 24),
+        "submit": plain(submit, 24),
+        "close": plain("Cancel", 24),
         "blocks": [
             context(intro),
             *extra,
             {
                 "type": "input",
                 "block_id": TEXT_BLOCK,
-                "label": _plain(label, 2000),
+                "label": plain(label, 2000),
                 "element": {"type": "plain_text_input", "action_id": TEXT_INPUT, "multiline": True, "max_length": 3000},
             },
         ],
@@ -350,7 +218,7 @@ def _home_line(concern: Concern, due_words: str, overdue: bool) -> Block:
 
 
 def _home_list(title: str, concerns: Sequence[Concern], describe: Callable[[Concern], tuple[str, bool]]) -> list[Block]:
-    blocks: list[Block] = [{"type": "header", "text": _plain(title, 150)}]
+    blocks: list[Block] = [{"type": "header", "text": plain(title, 150)}]
     if not concerns:
         return blocks + [context("Nothing here.")]
     blocks += [_home_line(c, *describe(c)) for c in concerns[:HOME_ITEMS]]

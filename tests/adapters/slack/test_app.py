@@ -20,10 +20,10 @@ import pytest
 from aiohttp.test_utils import unused_port
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters import slack_blocks as kit
-from adapters.slack import DeliveryTiming, OfficeDirectory, SlackAdapter
+from adapters.slack import blocks as kit
+from adapters.slack import cards
+from adapters.slack import DeliveryTiming, OfficeDirectory, SlackAdapter, SlackSettings
 from chatbot.concerns import Concern
-from chatbot.config import SlackSettings
 from chatbot.errors import ConfigError, DeliveryError, RetryLater, Undeliverable
 from chatbot.knowledge import KnowledgeBase
 from chatbot.messages import Audience, Incoming, OutboxItem
@@ -300,16 +300,16 @@ async def test_office_claims_replies_notes_and_resolves_from_slack(
     def updated(words: str) -> Callable[[Call], bool]:
         return lambda c: c.params.get("ts") == ts and words in texts(c.params["blocks"])
 
-    assert await bot.press(user=OFFICE_MEMBER, action_id=kit.CLAIM, value=concern.ref, card=card) == 200
+    assert await bot.press(user=OFFICE_MEMBER, action_id=cards.CLAIM, value=concern.ref, card=card) == 200
     await fake.wait_for("chat.update", where=updated(f"Claimed by <@{OFFICE_MEMBER}>"))
     assert (await runtime.concerns.get(concern.ref)).claimed_by == f"<@{OFFICE_MEMBER}>"
 
-    assert await bot.press(user=OFFICE_MEMBER, action_id=kit.REPLY, value=concern.ref, card=card) == 200
+    assert await bot.press(user=OFFICE_MEMBER, action_id=cards.REPLY, value=concern.ref, card=card) == 200
     [opened] = await fake.wait_for("views.open")
-    assert opened.params["trigger_id"] == f"trigger-{kit.REPLY}-{OFFICE_MEMBER}"
+    assert opened.params["trigger_id"] == f"trigger-{cards.REPLY}-{OFFICE_MEMBER}"
     assert opened.params["view"]["private_metadata"] == concern.ref
     reply = "Thank you for telling us. Mrs Khan will speak to the class today."
-    values = {kit.TEXT_BLOCK: {kit.TEXT_INPUT: reply}}
+    values = {cards.TEXT_BLOCK: {cards.TEXT_INPUT: reply}}
     submission = view_submission(user=OFFICE_MEMBER, view=opened.params["view"], values=values)
     status, body = await bot.interact(submission)
     assert (status, body) == (200, "")
@@ -318,14 +318,14 @@ async def test_office_claims_replies_notes_and_resolves_from_slack(
     assert to_parent.payload["chat_id"] == "tg-chat-4242" and reply in to_parent.payload["text"]
     await fake.wait_for("chat.update", where=updated("Replied"))
 
-    assert await bot.press(user=OFFICE_MEMBER, action_id=kit.NOTE, value=concern.ref, card=card) == 200
+    assert await bot.press(user=OFFICE_MEMBER, action_id=cards.NOTE, value=concern.ref, card=card) == 200
     [_, note_view] = await fake.wait_for("views.open", count=2)
-    values = {kit.TEXT_BLOCK: {kit.TEXT_INPUT: "Rang mum."}}
+    values = {cards.TEXT_BLOCK: {cards.TEXT_INPUT: "Rang mum."}}
     note = view_submission(user=OFFICE_MEMBER, view=note_view.params["view"], values=values)
     assert (await bot.interact(note))[0] == 200
     assert [e.detail for e in await runtime.concerns.events(concern.ref) if e.action == "note"] == ["Rang mum."]
 
-    assert await bot.press(user=OFFICE_MEMBER, action_id=kit.RESOLVE, value=concern.ref, card=card) == 200
+    assert await bot.press(user=OFFICE_MEMBER, action_id=cards.RESOLVE, value=concern.ref, card=card) == 200
     [final] = await fake.wait_for("chat.update", where=updated("Resolved"))
     assert [e["text"]["text"] for e in final.elements()] == ["Add note"]
     assert (await runtime.concerns.get(concern.ref)).status == "resolved"
@@ -357,16 +357,16 @@ async def test_someone_outside_the_office_is_refused_and_nothing_leaks_or_change
     concern = await open_concern(runtime, summary="A private matter about a named child")
     card = await card_for(fake, concern.ref)
 
-    for action_id in (kit.CLAIM, kit.REPLY, kit.RESOLVE):
+    for action_id in (cards.CLAIM, cards.REPLY, cards.RESOLVE):
         assert await bot.press(user=TEACHER, action_id=action_id, value=concern.ref, card=card, hook=action_id) == 200
     refusals = await fake.wait_for_responses(3)
-    forged = view_submission(user=TEACHER, view=kit.reply_modal(concern), values={kit.TEXT_BLOCK: {kit.TEXT_INPUT: "hi"}})
+    forged = view_submission(user=TEACHER, view=cards.reply_modal(concern), values={cards.TEXT_BLOCK: {cards.TEXT_INPUT: "hi"}})
     status, body = await bot.interact(forged)
 
     assert status == 200 and json.loads(body)["response_action"] == "errors"
     for refusal in refusals:
         assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
-        assert refusal["text"] == kit.escape(kit.REFUSAL)
+        assert refusal["text"] == kit.escape(cards.REFUSAL)
         assert "private matter" not in json.dumps(refusal)
     assert fake.called("views.open") == [] and fake.called("chat.update") == []
     after = await runtime.concerns.get(concern.ref)
@@ -381,13 +381,13 @@ async def test_office_users_listed_in_settings_count_and_membership_is_cached(
     concern = await open_concern(runtime)
     card = await card_for(fake, concern.ref)
 
-    assert await bot.press(user=OFFICE_LISTED, action_id=kit.CLAIM, value=concern.ref, card=card) == 200
+    assert await bot.press(user=OFFICE_LISTED, action_id=cards.CLAIM, value=concern.ref, card=card) == 200
     await eventually(lambda: _claimed_by(runtime, concern.ref, f"<@{OFFICE_LISTED}>"))
-    assert await bot.press(user=OFFICE_MEMBER, action_id=kit.CLAIM, value=concern.ref, card=card, hook="late") == 200
+    assert await bot.press(user=OFFICE_MEMBER, action_id=cards.CLAIM, value=concern.ref, card=card, hook="late") == 200
     [conflict] = await fake.wait_for_responses(1)
 
     assert f"already claimed by <@{OFFICE_LISTED}>" in conflict["text"]
-    assert await bot.press(user=TEACHER, action_id=kit.CLAIM, value=concern.ref, card=card, hook="t") == 200
+    assert await bot.press(user=TEACHER, action_id=cards.CLAIM, value=concern.ref, card=card, hook="t") == 200
     await fake.wait_for_responses(2)
     assert len(fake.called("conversations.members")) == 1
 
@@ -423,7 +423,7 @@ async def test_a_deleted_card_is_posted_again_and_its_new_place_remembered(
     await eventually(lambda: _posted(runtime, concern.ref))
     fake.error("message_not_found", method="chat.update", times=1)
 
-    assert await bot.press(user=OFFICE_MEMBER, action_id=kit.CLAIM, value=concern.ref, card=card) == 200
+    assert await bot.press(user=OFFICE_MEMBER, action_id=cards.CLAIM, value=concern.ref, card=card) == 200
 
     [_, again] = await fake.wait_for("chat.postMessage", count=2, where=about(concern.ref))
     assert f"Claimed by <@{OFFICE_MEMBER}>" in texts(again.params["blocks"])

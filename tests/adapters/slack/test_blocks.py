@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters import slack_blocks as kit
+from adapters.slack import blocks as kit
+from adapters.slack import cards
 from chatbot.concerns import Concern
 from chatbot.messages import Button, Citation, Reply
 
@@ -27,7 +28,7 @@ def concern(**changes: Any) -> Concern:
 
 
 def card(c: Concern, **changes: Any) -> tuple[str, list[dict[str, Any]]]:
-    return kit.concern_card(kit.Card(concern=c, due_words="16:30 on Monday 3 March", **changes))
+    return cards.concern_card(cards.Card(concern=c, due_words="16:30 on Monday 3 March", **changes))
 
 
 def all_text(blocks: list[dict[str, Any]]) -> str:
@@ -118,7 +119,7 @@ def test_card_shows_what_the_office_needs_and_no_platform_ids() -> None:
         assert expected in words
     assert "tg-111" not in str(blocks) + text and "tg-222" not in str(blocks) + text
     assert "<@U123>" not in str(blocks)
-    assert [b["action_id"] for b in buttons(blocks)] == [kit.CLAIM, kit.REPLY, kit.NOTE, kit.RESOLVE]
+    assert [b["action_id"] for b in buttons(blocks)] == [cards.CLAIM, cards.REPLY, cards.NOTE, cards.RESOLVE]
     assert {b["value"] for b in buttons(blocks)} == {"C-0007"}
     assert "confirm" in buttons(blocks)[-1]
 
@@ -134,7 +135,7 @@ def test_claimed_card_names_the_claimer_and_drops_the_claim_button() -> None:
     _, blocks = card(concern(status="claimed", claimed_by="<@U0OFFICE>"), overdue=True)
     assert "Claimed by <@U0OFFICE>" in all_text(blocks)
     assert "(overdue)" in all_text(blocks)
-    assert [b["action_id"] for b in buttons(blocks)] == [kit.REPLY, kit.NOTE, kit.RESOLVE]
+    assert [b["action_id"] for b in buttons(blocks)] == [cards.REPLY, cards.NOTE, cards.RESOLVE]
 
 
 def test_a_claimer_named_in_the_cli_is_escaped() -> None:
@@ -145,7 +146,7 @@ def test_a_claimer_named_in_the_cli_is_escaped() -> None:
 @pytest.mark.parametrize("status", ["resolved", "withdrawn"])
 def test_closed_card_only_takes_notes(status: str) -> None:
     _, blocks = card(concern(status=status, claimed_by="<@U0OFFICE>"))
-    assert [b["action_id"] for b in buttons(blocks)] == [kit.NOTE]
+    assert [b["action_id"] for b in buttons(blocks)] == [cards.NOTE]
 
 
 def test_phone_contact_and_staff_concerns_are_described() -> None:
@@ -155,29 +156,29 @@ def test_phone_contact_and_staff_concerns_are_described() -> None:
 
 
 def test_reminder_and_undeliverable_texts_say_what_to_do() -> None:
-    assert "C-0007 is overdue" in kit.overdue_text(concern(), "09:00 on Tuesday 4 March")
-    note = kit.undeliverable_text(ref="C-0007", channel="telegram", audience="parent")
+    assert "C-0007 is overdue" in cards.overdue_text(concern(), "09:00 on Tuesday 4 March")
+    note = cards.undeliverable_text(ref="C-0007", channel="telegram", audience="parent")
     assert "about C-0007" in note and "the parent could not be reached on Telegram" in note
 
 
 # -- modals and home ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("build", [kit.reply_modal, kit.note_modal])
+@pytest.mark.parametrize("build", [cards.reply_modal, cards.note_modal])
 def test_modals_carry_the_ref_and_fit_slacks_title_limit(build: Any) -> None:
     view = build(concern(ref="C-123456"))
     assert view["private_metadata"] == "C-123456"
-    assert view["callback_id"] in (kit.REPLY_VIEW, kit.NOTE_VIEW)
+    assert view["callback_id"] in (cards.REPLY_VIEW, cards.NOTE_VIEW)
     assert len(view["title"]["text"]) <= 24
     [field] = [b for b in view["blocks"] if b["type"] == "input"]
-    assert (field["block_id"], field["element"]["action_id"]) == (kit.TEXT_BLOCK, kit.TEXT_INPUT)
+    assert (field["block_id"], field["element"]["action_id"]) == (cards.TEXT_BLOCK, cards.TEXT_INPUT)
 
 
 def test_office_home_lists_and_stays_under_a_hundred_blocks() -> None:
     many = [concern(id=n, ref=f"C-{n:04d}") for n in range(1, 60)]
-    lists = kit.HomeLists(mine=many, unclaimed=many, overdue=[])
+    lists = cards.HomeLists(mine=many, unclaimed=many, overdue=[])
 
-    view = kit.office_home(lists, describe=lambda c: ("soon", False), updated=NOW)
+    view = cards.office_home(lists, describe=lambda c: ("soon", False), updated=NOW)
 
     assert view["type"] == "home" and len(view["blocks"]) <= 100
     words = all_text(view["blocks"])
@@ -185,5 +186,5 @@ def test_office_home_lists_and_stays_under_a_hundred_blocks() -> None:
 
 
 def test_staff_home_shows_no_queue() -> None:
-    view = kit.staff_home()
+    view = cards.staff_home()
     assert "office staff only" in all_text(view["blocks"])

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chatbot.cli_commands.context import QueueContext, open_queue, run_command
+from cli.context import QueueContext, open_queue, run_command
 from chatbot.concerns import ACTIVE, Concern, ConcernEvent, ConcernQueue
 from chatbot.errors import UserError
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatbot.calendar import WorkingCalendar
-from chatbot.cli_commands.queue import queue_app
+from cli.queue import queue_app
 from chatbot.concerns import ConcernQueue
 from chatbot.config import OfficeHours
 from chatbot.outbox import Outbox, OutboxRecord

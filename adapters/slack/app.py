@@ -1,0 +1,144 @@
+"""Slack: one AsyncApp shared by two rooms, staff chat and the office workbench.
+
+This module wires them: the Web API client, Bolt (Socket Mode, or HTTP with
+signatures checked), the office directory, and one delivery loop per outbox
+channel the rooms drain ("slack" for staff chat, "office" for the workbench).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.directory import OfficeDirectory
+from adapters.slack.listening import Listeners
+from adapters.slack.office import OfficeWorkbench
+from adapters.slack.settings import SlackSettings, check_ids, resolve_school
+from adapters.slack.staff_chat import CHANNEL, StaffChat
+from chatbot.errors import ConfigError, Undeliverable
+from chatbot.messages import OutboxItem
+from chatbot.outbox import DeliveryLoop
+from chatbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BOLT_NAME = "adapters.slack.bolt"
+OFFICE = "office"
+EVENTS_PATH = "/slack/events"
+STOP_GRACE = 5.0  # seconds stop() waits for listeners still running
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryTiming:
+    """How the outbox loops pace themselves; tests shorten these."""
+
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+    idle_sleep: float = 0.5
+
+
+class SlackAdapter:
+    """Bolt listeners in, Block Kit out, and the delivery loops for "slack" and "office"."""
+
+    name = "slack"
+    channels = (CHANNEL, OFFICE)
+
+    def __init__(
+        self, *, settings: SlackSettings, runtime: Runtime, http_port: int | None = None,
+        timing: DeliveryTiming = DeliveryTiming(),
+    ) -> None:  # fmt: skip
+        check_ids(settings)
+        self.settings = settings
+        self.runtime = runtime
+        self.school_id = resolve_school(settings, sorted(runtime.kb.schools))
+        self.http_port = http_port
+        self.timing = timing
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+        self.office = OfficeDirectory(client=self.client, channel=settings.office_channel or "", users=settings.office_users)
+        # Bolt names loggers after the app and resets their level: keep it out of the "chatbot" tree.
+        self.app = AsyncApp(
+            client=self.client, signing_secret=settings.signing_secret or "",
+            name=BOLT_NAME, logger=logging.getLogger(BOLT_NAME),
+        )  # fmt: skip
+        self.staff_chat = StaffChat(
+            client=self.client, engine=runtime.engine, events=runtime.store, school_id=self.school_id
+        )
+        self.workbench = OfficeWorkbench(
+            client=self.client, concerns=runtime.concerns, calendars=runtime.engine.calendars, directory=self.office,
+            school_id=self.school_id, channel=settings.office_channel or "", leads=settings.safeguarding_leads,
+        )  # fmt: skip
+        self._listeners = Listeners()
+        self.staff_chat.register(self.app, self._listeners.track)
+        self.workbench.register(self.app, self._listeners.track)
+        self._stop = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._web_app: web.Application | None = None
+
+    def web_app(self) -> web.Application:
+        """The aiohttp app for HTTP mode (POST /slack/events, signatures checked by Bolt)."""
+        if self._web_app is None:
+            self._web_app = self.app.web_app(path=EVENTS_PATH)
+        return self._web_app
+
+    def _mode(self) -> str:
+        if self.http_port is not None:
+            if not self.settings.signing_secret:
+                raise ConfigError("Slack HTTP mode needs SLACK_SIGNING_SECRET to check that requests come from Slack.")
+            return "http"
+        if self.settings.app_token:
+            return "socket"
+        raise ConfigError("Slack needs SLACK_APP_TOKEN (Socket Mode) or an HTTP port (--slack-http PORT).")
+
+    async def start(self) -> None:
+        """Start the delivery loops and the listener (Socket Mode, or HTTP on 127.0.0.1:PORT); returns once running."""
+        mode = self._mode()
+        if mode == "http":
+            await self._start_http(self.http_port or 0)
+        else:
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        self._stop.clear()
+        for channel in self.channels:
+            loop = DeliveryLoop(
+                outbox=self.runtime.outbox, channel=channel, deliver=self.deliver,
+                base_delay=self.timing.base_delay, max_delay=self.timing.max_delay, idle_sleep=self.timing.idle_sleep,
+            )  # fmt: skip
+            self._loops.append(asyncio.create_task(loop.run(self._stop), name=f"slack-outbox-{channel}"))
+        log.info("slack adapter started mode=%s school=%s", mode, self.school_id)
+
+    async def _start_http(self, port: int) -> None:
+        self._runner = web.AppRunner(self.web_app())
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+
+    async def stop(self) -> None:
+        """Stop listening first, let running listeners finish, then stop the loops."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self._listeners.drain(STOP_GRACE)
+        self._stop.set()
+        if self._loops:
+            await asyncio.gather(*self._loops, return_exceptions=True)
+            self._loops.clear()
+        log.info("slack adapter stopped")
+
+    async def deliver(self, item: OutboxItem) -> None:
+        """Deliver one outbox item through its room; raises RetryLater, Undeliverable or DeliveryError for the loop."""
+        if item.channel == OFFICE:
+            await self.workbench.deliver(item)
+        elif item.channel == CHANNEL:
+            await self.staff_chat.deliver(item)
+        else:
+            raise Undeliverable(f"the slack adapter does not deliver {item.channel!r} items")

@@ -1,0 +1,299 @@
+"""Parents on Telegram: python-telegram-bot 22 in front of the core's one message model.
+
+Updates become `Incoming` (reading.py), the engine's `Reply` goes back as HTML
+(rendering.py, delivery.py). Long polling by default, or a webhook (transport.py).
+A DeliveryLoop drains the "telegram" outbox (office replies to parents). The core
+never imports Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Any, Protocol
+
+from telegram import BotCommand, Chat, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from adapters.telegram import delivery
+from adapters.telegram.reading import GROUP_CHATS, Heard, addressed, hear
+from adapters.telegram.rendering import escape, keyboard, link_keyboard, render
+from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.transport import ALLOWED_UPDATES, PerUserOrder, TelegramApp, WebhookServer, file_url
+from chatbot.errors import ConfigError, UserError
+from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply
+from chatbot.outbox import DeliveryLoop
+from chatbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+APOLOGY = "Sorry, something went wrong on my side. Please try again."
+GROUP_PRIVATE_TEXT = (
+    "Concerns are private, so I don't collect them in a group chat. "
+    "Please message me privately and I'll help you raise it with the school."
+)
+GROUP_URGENT_TEXT = "Please don't share any more details here in the group. You can message me privately."
+COMMANDS = (
+    BotCommand("start", "Start, or choose your school"),
+    BotCommand("help", "What I can help with"),
+    BotCommand("concerns", "Your concerns and their status"),
+    BotCommand("privacy", "What I keep and why"),
+    BotCommand("forget", "Delete what I hold about you"),
+    BotCommand("cancel", "Stop the current question"),
+)
+
+
+class Handles(Protocol):
+    """The one thing the adapter needs from the engine."""
+
+    async def handle(self, incoming: Incoming) -> Reply: ...
+
+
+def _private_intent(intent: str | None) -> bool:
+    """Replies that belong in a private chat: concern intake and status, the office, forgetting."""
+    return intent is not None and (intent.startswith("concern_") or intent in ("talk_to_person", "forget_me"))
+
+
+def _owed_an_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A button press or a message meant for the bot: in a group, not every message is."""
+    if update.callback_query is not None:
+        return True
+    message, bot = update.effective_message, context.bot
+    return message is not None and addressed(message, bot_id=bot.id, bot_username=bot.username)
+
+
+class TelegramAdapter:
+    """Runs the bot (polling or webhook) and its outbox delivery loop."""
+
+    name = "telegram"
+    channels = (CHANNEL,)
+
+    def __init__(
+        self,
+        *,
+        settings: TelegramSettings,
+        runtime: Runtime,
+        engine: Handles | None = None,
+        concurrency: int = 8,
+        delivery_idle_sleep: float = 0.5,
+    ) -> None:
+        """`engine` defaults to the runtime's; an unknown TELEGRAM_SCHOOL is refused here, not per message."""
+        if settings.school and settings.school not in runtime.kb.schools:
+            known = ", ".join(sorted(runtime.kb.schools))
+            raise ConfigError(f"TELEGRAM_SCHOOL {settings.school!r} is not a school I know ({known}).")
+        self.settings = settings
+        self.engine: Handles = engine or runtime.engine
+        self.store = runtime.store
+        self.delivery = DeliveryLoop(
+            outbox=runtime.outbox, channel=CHANNEL, deliver=self.deliver, idle_sleep=delivery_idle_sleep
+        )
+        self.application: TelegramApp = self._build(concurrency)
+        self._albums: OrderedDict[str, None] = OrderedDict()
+        self._stop_delivery = asyncio.Event()
+        self._delivery_task: asyncio.Task[None] | None = None
+        self._webhook = WebhookServer(settings=settings, application=self.application)
+
+    def _build(self, concurrency: int) -> TelegramApp:
+        builder = (
+            ApplicationBuilder()
+            .token(self.settings.token)
+            .base_url(self.settings.api_url)
+            .base_file_url(self.settings.file_url or file_url(self.settings.api_url))
+            .concurrent_updates(PerUserOrder(concurrency))
+        )
+        if self.settings.mode == "webhook":
+            builder = builder.updater(None)
+        app: TelegramApp = builder.build()
+        app.add_handler(TypeHandler(Update, self._once), group=-1)
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGES, self._on_message))
+        app.add_error_handler(self._on_error)
+        return app
+
+    @property
+    def school_id(self) -> str:
+        return self.settings.school or ""
+
+    @property
+    def webhook_address(self) -> tuple[str, int] | None:
+        """Where the webhook server listens (useful with port 0)."""
+        return self._webhook.address
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, start taking updates and delivering the outbox; returns once running."""
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs every URL, and each holds the token
+        try:
+            await self.application.initialize()
+            await self._set_commands()
+            await self.application.start()
+            if self.settings.mode == "webhook":
+                await self._webhook.start()
+            else:
+                assert self.application.updater is not None
+                await self.application.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+        except BaseException:
+            await self.stop()  # half-started: release the HTTP client and the server port
+            raise
+        self._stop_delivery.clear()
+        self._delivery_task = asyncio.create_task(self.delivery.run(self._stop_delivery), name="telegram-delivery")
+        log.info("telegram started mode=%s school=%s", self.settings.mode, self.school_id or "(chosen by parents)")
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish those in hand, stop delivering, disconnect."""
+        await self._webhook.stop()
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        if self._delivery_task is not None:
+            self._stop_delivery.set()
+            await self._delivery_task
+            self._delivery_task = None
+        await self.application.shutdown()
+        log.info("telegram stopped")
+
+    async def _set_commands(self) -> None:
+        try:
+            await self.application.bot.set_my_commands(COMMANDS)
+        except TelegramError as exc:  # only the clients' command menu depends on it
+            log.warning("telegram: could not set the command menu (%s)", type(exc).__name__)
+
+    # -- delivery (outbox) -------------------------------------------------------------------
+
+    async def deliver(self, item: OutboxItem) -> None:
+        """Send an office reply to a parent; tells the DeliveryLoop whether to retry or give up."""
+        await delivery.deliver(self.application.bot, item)
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Telegram delivers at least once; each update id is handled at most once."""
+        if not await self.store.first_time_seen(CHANNEL, str(update.update_id)):
+            log.info("telegram update=%s seen before; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None:
+            return
+        bot = context.bot
+        if not addressed(message, bot_id=bot.id, bot_username=bot.username):
+            return
+        heard = hear(message, edited=update.edited_message is not None, bot_username=bot.username)
+        if heard is None or self._album_answered(message, heard):
+            return
+        reply_to = message.message_id if chat.type in GROUP_CHATS else None
+        if isinstance(heard, str):
+            log.info("telegram update=%s chat=%s answered by the adapter (edit or forward)", update.update_id, chat.id)
+            await self._send(chat.id, [escape(heard)], reply_to=reply_to)
+            return
+        incoming = self._incoming(user, chat, kind=heard.kind, text=heard.text, command=heard.command, media=heard.media)
+        await self._converse(update.update_id, incoming, chat_id=chat.id, reply_to=reply_to)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None:
+            return
+        try:
+            await query.answer()  # always, or the button keeps spinning
+        except TelegramError as exc:  # e.g. the query is too old: the press is still handled
+            log.info("telegram update=%s: could not answer the button press (%s)", update.update_id, type(exc).__name__)
+        message = query.message
+        if message is None or query.data is None or user is None:
+            return
+        chat = message.chat
+        incoming = self._incoming(user, chat, kind=InputKind.ACTION, action=query.data)
+        reply_to = message.message_id if chat.type in GROUP_CHATS else None
+        await self._converse(update.update_id, incoming, chat_id=chat.id, reply_to=reply_to)
+        if isinstance(message, Message):
+            try:
+                await query.edit_message_reply_markup(reply_markup=None)  # an answered question's buttons go
+            except TelegramError as exc:
+                log.info("telegram update=%s: old buttons left in place (%s)", update.update_id, type(exc).__name__)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure (type and where, never the text) and never leave the parent hanging."""
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        where = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
+        log.error("telegram update=%s failed: %s\n%s", update_id, type(error).__name__, where)
+        if isinstance(update, Update) and update.effective_chat is not None and _owed_an_answer(update, context):
+            try:
+                await context.bot.send_message(chat_id=update.effective_chat.id, text=APOLOGY)
+            except TelegramError as exc:
+                log.warning("telegram update=%s: apology not sent (%s)", update_id, type(exc).__name__)
+
+    # -- the conversation --------------------------------------------------------------------
+
+    def _incoming(self, user: User, chat: Chat, **fields: Any) -> Incoming:
+        """Group turns keep the person's private chat as the place any later reply goes."""
+        group = chat.type in GROUP_CHATS
+        if fields.get("kind") is InputKind.COMMAND and fields.get("command") == "start" and self.settings.school:
+            fields["text"] = ""  # one bot, one school: a deep link cannot switch it
+        return Incoming(
+            channel=CHANNEL, user_id=str(user.id), chat_id=str(user.id if group else chat.id),
+            school_id=self.school_id, audience=Audience.PARENT, is_group=group, **fields,
+        )  # fmt: skip
+
+    async def _ask(self, incoming: Incoming) -> Reply:
+        try:
+            return await self.engine.handle(incoming)
+        except UserError as err:
+            return Reply(text=str(err))
+
+    async def _converse(self, update_id: int, incoming: Incoming, *, chat_id: int, reply_to: int | None) -> None:
+        reply = await self._ask(incoming)
+        markup: InlineKeyboardMarkup | None = keyboard(reply.buttons)
+        if incoming.is_group:
+            reply, markup = await self._for_group(incoming, reply)
+        await self._send(chat_id, render(reply), markup=markup, reply_to=reply_to)
+        log.info(
+            "telegram update=%s chat=%s kind=%s intent=%s urgent=%s group=%s",
+            update_id, chat_id, incoming.kind.value, reply.intent, reply.urgent, incoming.is_group,
+        )  # fmt: skip
+
+    async def _for_group(self, incoming: Incoming, reply: Reply) -> tuple[Reply, InlineKeyboardMarkup | None]:
+        """Policy answers as usual; concerns go private; urgent advice is given, details are not asked for."""
+        link = link_keyboard(self._private_link())
+        if reply.urgent:
+            return replace(reply, text=f"{reply.text}\n\n{GROUP_URGENT_TEXT}", buttons=()), link
+        if _private_intent(reply.intent):
+            await self._ask(replace(incoming, kind=InputKind.COMMAND, command="cancel", text="", action=None))
+            return Reply(text=GROUP_PRIVATE_TEXT, intent=reply.intent, confidence=reply.confidence), link
+        return reply, keyboard(reply.buttons)
+
+    def _private_link(self) -> str:
+        username = self.application.bot.username
+        return f"https://t.me/{username}?start={self.school_id}" if self.school_id else f"https://t.me/{username}"
+
+    def _album_answered(self, message: Message, heard: Heard | str) -> bool:
+        """An album arrives as one message per picture: answer it once, and always its caption."""
+        album = message.media_group_id
+        if album is None or not isinstance(heard, Heard):
+            return False
+        seen = album in self._albums
+        self._albums[album] = None
+        while len(self._albums) > 512:
+            self._albums.popitem(last=False)
+        return seen and heard.kind is InputKind.UNSUPPORTED
+
+    async def _send(
+        self, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None
+    ) -> None:
+        await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to)
