@@ -188,10 +188,11 @@ def serve(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
 ) -> None:
     """Run every configured adapter (Telegram, Slack) with their delivery loops."""
+    from adapters.log_policy import configure_logging, platform_secrets
     from adapters.serve import serve_forever
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings()
+    configure_logging(verbose=verbose, secrets=platform_secrets(settings))
     _run(serve_forever(settings, only=only, slack_http_port=slack_http))
 
 
