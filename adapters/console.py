@@ -59,7 +59,7 @@ class ConsoleChat:
         stripped = line.strip()
         kind, action, command, text = InputKind.TEXT, None, None, line
         if stripped.isdigit() and 1 <= int(stripped) <= len(self._buttons):
-            kind, action, text = InputKind.ACTION, self._buttons[int(stripped) - 1].action, ""
+            kind, action, text = InputKind.ACTION, self._buttons[int(stripped) - 1].payload, ""
         elif stripped.startswith("/") and len(stripped) > 1:
             name, _, text = stripped[1:].partition(" ")
             kind, command = InputKind.COMMAND, name.lower()

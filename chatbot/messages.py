@@ -10,12 +10,26 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from chatbot.actions import Action, encode
+
 
 class Audience(StrEnum):
     """Who is asking: parents get the parents' policy, staff the code of conduct."""
 
     PARENT = "parent"
     STAFF = "staff"
+
+
+class Visibility(StrEnum):
+    """Who may see a reply: everyone in the chat, or only the person who asked.
+
+    The engine decides; adapters translate (Slack: an ephemeral message in a
+    shared channel; Telegram: a quoted reply with a link to the private chat,
+    the engine having left out anything private).
+    """
+
+    PUBLIC = "public"
+    ASKER = "asker"
 
 
 class InputKind(StrEnum):
@@ -52,10 +66,14 @@ class Incoming:
 
 @dataclass(frozen=True, kw_only=True)
 class Button:
-    """A choice offered to the user; `action` is short (Telegram allows 64 bytes)."""
+    """A choice offered to the user; its `payload` is the action's short wire form (Telegram allows 64 bytes)."""
 
     label: str
-    action: str
+    action: Action
+
+    @property
+    def payload(self) -> str:
+        return encode(self.action)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +99,8 @@ class Reply:
     """What the bot says back: text, optional buttons, the clauses it cites.
 
     `intent` and `confidence` say how the engine understood the message; `urgent`
-    marks safeguarding; `concern_ref` names a concern the turn opened.
+    marks safeguarding; `concern_ref` names a concern the turn opened;
+    `visibility` says whether others in a shared chat may see it.
     """
 
     text: str
@@ -91,16 +110,18 @@ class Reply:
     confidence: float = 0.0
     urgent: bool = False
     concern_ref: str | None = None
+    visibility: Visibility = Visibility.PUBLIC
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
             "text": self.text,
-            "buttons": [{"label": b.label, "action": b.action} for b in self.buttons],
+            "buttons": [{"label": b.label, "action": b.payload} for b in self.buttons],
             "citations": [c.as_dict() for c in self.citations],
             "urgent": self.urgent,
             "concern_ref": self.concern_ref,
+            "visibility": self.visibility.value,
         }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chatbot.config import RetentionPolicy
 from chatbot.knowledge import Answer, Intent, School
+from chatbot.actions import ContactOffice, NoneOfThese
 from chatbot.messages import Button, Citation
 
 CATEGORY_WORDS = {
@@ -32,8 +33,8 @@ EMERGENCY_ADVICE = (
     "you can also call the NSPCC helpline on 0808 800 5000."
 )
 
-CONTACT_BUTTON = Button(label="Contact the school", action="c:talk")
-NONE_OF_THESE = Button(label="None of these", action="none")
+CONTACT_BUTTON = Button(label="Contact the school", action=ContactOffice())
+NONE_OF_THESE = Button(label="None of these", action=NoneOfThese())
 
 
 def citations(school: School, section_ids: tuple[str, ...]) -> tuple[Citation, ...]:
@@ -217,3 +218,59 @@ def forgotten(school: School, kept: tuple[str, ...], policy: RetentionPolicy) ->
 
 def _refs(refs: tuple[str, ...]) -> str:
     return refs[0] if len(refs) == 1 else ", ".join(refs[:-1]) + " and " + refs[-1]
+
+
+# -- conversation wording the engine uses (kept here so the voice stays in one place) --------------
+
+GROUP_PRIVATE = (
+    "Concerns are private, so I don't collect them in a group chat. "
+    "Please message me privately and I'll help you raise it with the school."
+)
+GROUP_URGENT = "Please don't share any more details here in the group. You can message me privately."
+CANCELLED = "Okay, I've stopped that. Ask me anything about the policy whenever you like."
+NOTHING_TO_CANCEL_HERE = "There's nothing to stop here. Ask me anything about the policy whenever you like."
+BUTTON_EXPIRED = "That button has expired. Please ask your question again."
+QUESTION_EXPIRED = "That question has expired. Please ask again whenever you like."
+EARLIER_QUESTION = "That was an earlier question. "
+DIDNT_FOLLOW = "Sorry, I didn't follow. "
+NOTHING_DELETED = "Okay, nothing has been deleted."
+NO_CONCERNS = "You haven't raised any concerns with me. If something is worrying you, just tell me."
+
+
+def office(school: School) -> str:
+    return school.contact("office", "the school office")
+
+
+def none_of_these(school: School) -> str:
+    return (
+        "Sorry I couldn't find it. You could try asking another way, or I can pass your question to "
+        f"{office(school)}."
+    )
+
+
+def english_only(school: School) -> str:
+    return "I'm sorry, I can only understand English at the moment. " + out_of_scope(school).split(". ", 1)[1]
+
+
+def unknown_command(school: School, command: str, audience: str) -> str:
+    return f"I don't know the command /{command}. " + help_text(school, audience)
+
+
+def declined(school: School) -> str:
+    return "That's fine: nothing has been passed on. " + open_door(school)
+
+
+def lodged(school: School, ref: str, *, by_phone: bool, due: str) -> str:
+    how = "call you" if by_phone else "reply here"
+    return (
+        f"Thank you. I've passed this to {office(school)} as {ref}. They'll {how} by {due}. "
+        'You can check on it any time by asking "what\'s happening with my concern?" (or /concerns).'
+    )
+
+
+def concern_line(ref: str, category: str, status: str) -> str:
+    return f"- {ref} ({category_words(category)}): {status}"
+
+
+def withdrawn(ref: str) -> str:
+    return f"Okay, {ref} has been withdrawn and the office has been told."

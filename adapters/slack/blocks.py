@@ -124,7 +124,7 @@ def choice_button(number: int, button: Button) -> Block:
         "type": "button",
         "action_id": f"{CHOICE_PREFIX}{number}",
         "text": plain(button.label),
-        "value": button.action,
+        "value": button.payload,
     }
 
 

@@ -19,7 +19,7 @@ from adapters.slack import blocks as kit
 from adapters.slack.listening import Tracker
 from adapters.slack.web_api import DEAD_CHAT_ERRORS, slack_errors, where
 from chatbot.errors import Undeliverable, UserError
-from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply
+from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,6 @@ def is_dm(channel_id: str | None) -> bool:
 def private_chat(channel_id: str | None, user_id: str) -> str:
     """Where later replies go: the DM if we are in one, else the person's DM (never a shared channel)."""
     return str(channel_id) if is_dm(channel_id) else user_id
-
-
-def keeps_private(reply: Reply) -> bool:
-    """Replies about concerns are shown only to the asker when asked in a shared channel."""
-    intent = reply.intent or ""
-    return reply.urgent or reply.concern_ref is not None or intent.startswith("concern_") or intent == "talk_to_person"
 
 
 def message_content(event: dict[str, Any]) -> tuple[InputKind, str, str | None]:
@@ -119,9 +113,9 @@ class StaffChat:
         return False
 
     async def _post(self, *, channel: str, user: str, thread_ts: str | None, reply: Reply) -> None:
-        """In a DM, post; in a shared channel, post in the thread unless the reply is about a concern."""
+        """In a DM, post; in a shared channel, post in the thread, or only to the asker if the engine says so."""
         text, blocks = kit.reply_text(reply), kit.reply_blocks(reply)
-        if is_dm(channel) or not keeps_private(reply):
+        if is_dm(channel) or reply.visibility is Visibility.PUBLIC:
             await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
         else:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts)

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import traceback
 from collections import OrderedDict
-from dataclasses import replace
 from typing import Any, Protocol
 
 from telegram import BotCommand, Chat, InlineKeyboardMarkup, Message, Update, User
@@ -33,7 +32,7 @@ from adapters.telegram.rendering import escape, keyboard, link_keyboard, render
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.transport import ALLOWED_UPDATES, PerUserOrder, TelegramApp, WebhookServer, file_url
 from chatbot.errors import ConfigError, UserError
-from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply
+from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
 from chatbot.outbox import DeliveryLoop
 from chatbot.runtime import Runtime
 
@@ -41,11 +40,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 APOLOGY = "Sorry, something went wrong on my side. Please try again."
-GROUP_PRIVATE_TEXT = (
-    "Concerns are private, so I don't collect them in a group chat. "
-    "Please message me privately and I'll help you raise it with the school."
-)
-GROUP_URGENT_TEXT = "Please don't share any more details here in the group. You can message me privately."
 COMMANDS = (
     BotCommand("start", "Start, or choose your school"),
     BotCommand("help", "What I can help with"),
@@ -60,11 +54,6 @@ class Handles(Protocol):
     """The one thing the adapter needs from the engine."""
 
     async def handle(self, incoming: Incoming) -> Reply: ...
-
-
-def _private_intent(intent: str | None) -> bool:
-    """Replies that belong in a private chat: concern intake and status, the office, forgetting."""
-    return intent is not None and (intent.startswith("concern_") or intent in ("talk_to_person", "forget_me"))
 
 
 def _owed_an_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -260,23 +249,14 @@ class TelegramAdapter:
     async def _converse(self, update_id: int, incoming: Incoming, *, chat_id: int, reply_to: int | None) -> None:
         reply = await self._ask(incoming)
         markup: InlineKeyboardMarkup | None = keyboard(reply.buttons)
-        if incoming.is_group:
-            reply, markup = await self._for_group(incoming, reply)
+        if incoming.is_group and reply.visibility is Visibility.ASKER:
+            # No private replies in a group: the engine left the details out; point to the private chat.
+            markup = link_keyboard(self._private_link())
         await self._send(chat_id, render(reply), markup=markup, reply_to=reply_to)
         log.info(
             "telegram update=%s chat=%s kind=%s intent=%s urgent=%s group=%s",
             update_id, chat_id, incoming.kind.value, reply.intent, reply.urgent, incoming.is_group,
         )  # fmt: skip
-
-    async def _for_group(self, incoming: Incoming, reply: Reply) -> tuple[Reply, InlineKeyboardMarkup | None]:
-        """Policy answers as usual; concerns go private; urgent advice is given, details are not asked for."""
-        link = link_keyboard(self._private_link())
-        if reply.urgent:
-            return replace(reply, text=f"{reply.text}\n\n{GROUP_URGENT_TEXT}", buttons=()), link
-        if _private_intent(reply.intent):
-            await self._ask(replace(incoming, kind=InputKind.COMMAND, command="cancel", text="", action=None))
-            return Reply(text=GROUP_PRIVATE_TEXT, intent=reply.intent, confidence=reply.confidence), link
-        return reply, keyboard(reply.buttons)
 
     def _private_link(self) -> str:
         username = self.application.bot.username

@@ -88,10 +88,10 @@ def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     """One button a row (labels can be long); a payload over Telegram's 64 bytes is left out."""
     rows = []
     for button in buttons:
-        if len(button.action.encode()) > CALLBACK_DATA_BYTES:
-            log.warning("telegram: button action over %d bytes left out (%s)", CALLBACK_DATA_BYTES, button.action[:20])
+        if len(button.payload.encode()) > CALLBACK_DATA_BYTES:
+            log.warning("telegram: button action over %d bytes left out (%s)", CALLBACK_DATA_BYTES, button.payload[:20])
             continue
-        rows.append([InlineKeyboardButton(button.label, callback_data=button.action)])
+        rows.append([InlineKeyboardButton(button.label, callback_data=button.payload)])
     return InlineKeyboardMarkup(rows) if rows else None
 
 

@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from chatbot import replies
+from chatbot.actions import ChooseSchool, ContactOffice, NoneOfThese, PickIntent, encode
 from chatbot.config import Settings
 from chatbot.errors import UnknownSchool
 from chatbot.knowledge import KnowledgeBase
 from chatbot.matching import Matcher
-from chatbot.messages import Audience, Incoming, InputKind, Reply
+from chatbot.messages import Audience, Incoming, InputKind, Reply, Visibility
 from chatbot.runtime import Runtime, open_runtime
 
 
@@ -28,7 +30,7 @@ def press(action: str, *, school: str = "dauvergne", user: str = "p1") -> Incomi
 def action_for(reply: Reply, label_start: str) -> str:
     for button in reply.buttons:
         if button.label.lower().startswith(label_start.lower()):
-            return button.action
+            return button.payload
     raise AssertionError(f"no button starting {label_start!r} in {[b.label for b in reply.buttons]}")
 
 
@@ -73,7 +75,7 @@ async def test_a_school_silent_on_photos_says_so_and_offers_the_open_door(runtim
     assert reply.intent == "post_photo"
     assert "doesn't say anything" in reply.text
     assert not reply.citations
-    assert any(b.action == "c:talk" for b in reply.buttons)
+    assert any(b.action == ContactOffice() for b in reply.buttons)
 
 
 async def test_same_question_gets_the_staff_code_on_a_staff_channel(runtime: Runtime) -> None:
@@ -137,11 +139,11 @@ async def test_did_you_mean_offers_up_to_three_options_and_none_of_these(runtime
     reply = await runtime.engine.handle(say("my child"))
     assert reply.text == "I want to be sure I answer the right question. Did you mean one of these?"
     assert 2 <= len(reply.buttons) <= 4
-    assert reply.buttons[-1].action == "none"
-    assert all(b.action.startswith("i:") for b in reply.buttons[:-1])
+    assert reply.buttons[-1].action == NoneOfThese()
+    assert all(isinstance(b.action, PickIntent) for b in reply.buttons[:-1])
     assert not reply.citations
-    chosen = await runtime.engine.handle(press(reply.buttons[0].action))
-    assert chosen.intent == reply.buttons[0].action[2:]
+    chosen = await runtime.engine.handle(press(reply.buttons[0].payload))
+    assert chosen.intent == encode(reply.buttons[0].action).removeprefix("i:")
 
 
 async def test_a_one_word_message_is_never_answered_with_false_confidence(runtime: Runtime) -> None:
@@ -184,7 +186,7 @@ async def test_an_unknown_school_is_a_user_error(runtime: Runtime) -> None:
 
 async def test_without_a_school_the_user_is_asked_to_choose(runtime: Runtime) -> None:
     reply = await runtime.engine.handle(say("hello", school=""))
-    assert {b.action for b in reply.buttons} == {f"s:{s}" for s in runtime.kb.schools}
+    assert {b.action for b in reply.buttons} == {ChooseSchool(s) for s in runtime.kb.schools}
     chosen = await runtime.engine.handle(press("s:orchard", school=""))
     assert "Orchard" in chosen.text
     follow_up = await runtime.engine.handle(say("can i complain about a teacher on facebook", school=""))
@@ -212,3 +214,62 @@ async def test_asked_for_a_number_the_parent_can_choose_reply_here_instead(runti
     final = await runtime.engine.handle(press(action_for(retry, "reply here")))
     assert final.concern_ref
     assert (await runtime.concerns.get(final.concern_ref)).contact_method == "chat"
+
+
+# -- group chats: the engine decides what is private ----------------------------------------------
+
+
+def in_group(incoming: Incoming) -> Incoming:
+    return replace(incoming, is_group=True)
+
+
+async def test_a_concern_in_a_group_is_redirected_without_starting_or_storing_an_intake(runtime: Runtime) -> None:
+    bullying = "my son is being bullied at lunchtime every day by two boys in his class"
+    reply = await runtime.engine.handle(in_group(say(bullying)))
+    assert (reply.text, reply.visibility, reply.buttons) == (replies.GROUP_PRIVATE, Visibility.ASKER, ())
+    assert not (await runtime.engine.conversations.get("test", "p1")).in_flow
+    assert await runtime.concerns.for_user("test", "p1") == []
+    for command in ("concerns", "forget"):
+        redirected = await runtime.engine.handle(in_group(replace(say(""), kind=InputKind.COMMAND, command=command)))
+        assert redirected.text == replies.GROUP_PRIVATE
+
+
+async def test_a_group_turn_never_cancels_or_advances_the_private_conversation(runtime: Runtime) -> None:
+    private = await runtime.engine.handle(say("my son is being bullied at lunchtime every day by two boys in his class"))
+    assert private.visibility is Visibility.ASKER and "Shall I pass it to" in private.text
+    cancel = await runtime.engine.handle(in_group(replace(say(""), kind=InputKind.COMMAND, command="cancel")))
+    assert cancel.text == replies.NOTHING_TO_CANCEL_HERE
+    stale = await runtime.engine.handle(in_group(press(action_for(private, "yes"))))
+    assert stale.text == replies.GROUP_PRIVATE
+    policy = await runtime.engine.handle(in_group(say("is it ok to moan about the school on facebook")))
+    assert policy.visibility is Visibility.PUBLIC and policy.citations
+    conv = await runtime.engine.conversations.get("test", "p1")
+    assert (conv.flow, conv.step) == ("concern", "consent")  # still waiting for the private "yes"
+    contact = await runtime.engine.handle(press(action_for(private, "yes")))
+    assert "How would you like the school to reply?" in contact.text
+
+
+async def test_the_photo_check_in_a_group_gives_the_schools_answer_without_questions(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(in_group(say("can i post a pic from sports day on facebook?")))
+    assert reply.intent == "post_photo" and reply.citations and not reply.buttons
+    assert not (await runtime.engine.conversations.get("test", "p1")).in_flow
+
+
+async def test_an_urgent_report_in_a_group_is_escalated_and_asks_for_no_more_details_there(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(in_group(say("a man online keeps asking my daughter to send him photos of herself")))
+    assert reply.urgent and "999" in reply.text and reply.text.endswith(replies.GROUP_URGENT)
+    assert reply.visibility is Visibility.ASKER and reply.buttons == ()
+    [concern] = await runtime.concerns.for_user("test", "p1")
+    assert concern.urgent and concern.ref == reply.concern_ref
+
+
+async def test_concern_replies_are_for_the_asker_and_policy_answers_are_public(runtime: Runtime) -> None:
+    answer = await runtime.engine.handle(say("is it ok to moan about the school on facebook"))
+    status = await runtime.engine.handle(say("whats happening with my concern"))
+    assert (answer.visibility, status.visibility) == (Visibility.PUBLIC, Visibility.ASKER)
+
+
+async def test_a_forged_or_unknown_button_is_met_kindly(runtime: Runtime) -> None:
+    for payload in ("zz:whatever", "f:", "i:no_such_intent", "forget:maybe", ""):
+        reply = await runtime.engine.handle(press(payload))
+        assert reply.text == replies.BUTTON_EXPIRED, payload

@@ -40,7 +40,7 @@ def command(name: str, user: str = "mum1") -> Incoming:
 
 
 def button(reply: Reply, label_start: str) -> str:
-    matches = [b.action for b in reply.buttons if b.label.lower().startswith(label_start.lower())]
+    matches = [b.payload for b in reply.buttons if b.label.lower().startswith(label_start.lower())]
     assert matches, f"no button {label_start!r} in {[b.label for b in reply.buttons]}"
     return matches[0]
 
@@ -103,7 +103,7 @@ async def test_a_safeguarding_report_cannot_be_withdrawn(runtime: Runtime) -> No
 
     status = await runtime.engine.handle(command("concerns"))
     assert urgent.concern_ref in status.text
-    assert [b.action for b in status.buttons] == [f"w:{ordinary}"]  # no withdraw button for the report
+    assert [b.payload for b in status.buttons] == [f"w:{ordinary}"]  # no withdraw button for the report
 
     refused = await runtime.engine.handle(press(f"w:{urgent.concern_ref}"))
     assert "can't be withdrawn" in refused.text and "legal duty" in refused.text

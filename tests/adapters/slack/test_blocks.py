@@ -10,6 +10,7 @@ import pytest
 
 from adapters.slack import blocks as kit
 from adapters.slack import cards
+from chatbot.actions import FlowAnswer, NoneOfThese
 from chatbot.concerns import Concern
 from chatbot.messages import Button, Citation, Reply
 
@@ -81,7 +82,7 @@ def test_reply_blocks_show_text_citations_and_numbered_choice_buttons() -> None:
     reply = Reply(
         text="Staff are advised not to become 'friends' with parents.",
         citations=(Citation(school_id="s", section_id="x", title="Staff & parents", text="Do not <befriend> parents."),),
-        buttons=(Button(label="Yes", action="f:x:yes"), Button(label="No", action="f:x:no")),
+        buttons=(Button(label="Yes", action=FlowAnswer("x", "yes")), Button(label="No", action=FlowAnswer("x", "no"))),
     )
 
     blocks = kit.reply_blocks(reply)
@@ -103,7 +104,7 @@ def test_long_replies_are_split_under_slacks_section_limit() -> None:
 
 
 def test_button_labels_fit_slacks_limit() -> None:
-    [button] = buttons(kit.reply_blocks(Reply(text="x", buttons=(Button(label="L" * 200, action="a"),))))
+    [button] = buttons(kit.reply_blocks(Reply(text="x", buttons=(Button(label="L" * 200, action=NoneOfThese()),))))
     assert len(button["text"]["text"]) <= 75
 
 

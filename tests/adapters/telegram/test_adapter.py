@@ -21,10 +21,11 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.telegram import TelegramAdapter, TelegramSettings
-from adapters.telegram.adapter import GROUP_PRIVATE_TEXT, GROUP_URGENT_TEXT
 from adapters.telegram.rendering import MESSAGE_LIMIT, keyboard, render, split_text
 from adapters.telegram.transport import SECRET_HEADER
-from chatbot import flows, replies
+from chatbot import replies
+from chatbot.actions import PickIntent
+from chatbot.flows import photo
 from cli.main import app as cli_app
 from chatbot.config import RetentionPolicy, Settings
 from chatbot.confidence import Verdict
@@ -148,7 +149,7 @@ async def test_photo_question_goes_through_the_guided_check_to_a_cited_answer(bo
     chat = 1001
     sent = await bot.say(chat, "can i post a pic from sports day on fb?")
     question = sent[-1]
-    assert question.text == html.escape(flows.PHOTO_QUESTIONS["oc"].text, quote=False)
+    assert question.text == html.escape(photo.QUESTIONS["oc"].text, quote=False)
     assert question.params["parse_mode"] == "HTML"
     assert question.actions == ["f:oc:yes", "f:oc:no", "f:oc:unsure"]
 
@@ -371,7 +372,7 @@ async def test_non_text_messages_get_a_kind_answer(bot: Bot) -> None:
         (voice_update(chat), replies.unsupported("voice")),
         (edited_update(chat, "can i post a pic from sports day on fb?"), replies.EDITED),
         (forwarded_update(chat, "can i post a pic from sports day on fb?"), replies.FORWARDED),
-        (photo_update(chat, caption="can i post a pic from sports day on fb?"), flows.PHOTO_QUESTIONS["oc"].text),
+        (photo_update(chat, caption="can i post a pic from sports day on fb?"), photo.QUESTIONS["oc"].text),
     ]
     for number, (update, expected) in enumerate(cases, start=1):
         bot.fake.push(update)
@@ -408,7 +409,7 @@ async def test_a_group_chat_does_not_collect_concerns(bot: Bot, kb: KnowledgeBas
     sent = await bot.say(group, f"@{BOT_USERNAME} {bullying}", user_id=parent)
     assert len(sent) == 1  # only the addressed message was answered
     private = sent[-1]
-    assert private.text == html.escape(GROUP_PRIVATE_TEXT, quote=False)
+    assert private.text == html.escape(replies.GROUP_PRIVATE, quote=False)
     assert private.buttons == [{"text": "Message me privately", "url": f"https://t.me/{BOT_USERNAME}?start={SCHOOL}"}]
     assert '"message_id"' in private.params["reply_parameters"]
     assert await bot.runtime.concerns.for_user("telegram", str(parent)) == []
@@ -423,7 +424,7 @@ async def test_a_group_chat_does_not_collect_concerns(bot: Bot, kb: KnowledgeBas
     # urgent: the emergency advice, no questions, and any later reply goes privately, never to the group
     urgent = (await bot.say(group, f"@{BOT_USERNAME} someone is sending my daughter sexual messages and asked to meet her",
                             user_id=worried))[-1]  # fmt: skip
-    assert "999" in urgent.text and html.escape(GROUP_URGENT_TEXT, quote=False) in urgent.text
+    assert "999" in urgent.text and html.escape(replies.GROUP_URGENT, quote=False) in urgent.text
     assert [b.get("url") for b in urgent.buttons] == [f"https://t.me/{BOT_USERNAME}?start={SCHOOL}"]
     [concern] = await bot.runtime.concerns.for_user("telegram", str(worried))
     assert concern.urgent and concern.chat_id == str(worried)
@@ -431,7 +432,7 @@ async def test_a_group_chat_does_not_collect_concerns(bot: Bot, kb: KnowledgeBas
     # /concerns in the group is redirected too; a command for another bot is ignored
     bot.fake.push({"message": message(group, user_id=other, text="/help@someone_else_bot")})
     redirected = (await bot.say(group, "/concerns", user_id=other))[-1]
-    assert redirected.text == html.escape(GROUP_PRIVATE_TEXT, quote=False)
+    assert redirected.text == html.escape(replies.GROUP_PRIVATE, quote=False)
     assert len(bot.fake.sent(group)) == 4
 
 
@@ -494,7 +495,7 @@ def test_render_escapes_everything_and_fits_telegram_limits() -> None:
 
 
 def test_keyboard_leaves_out_callback_data_over_64_bytes() -> None:
-    markup = keyboard((Button(label="ok", action="i:post_photo"), Button(label="too long", action="x" * 65)))
+    markup = keyboard((Button(label="ok", action=PickIntent("post_photo")), Button(label="too long", action=PickIntent("x" * 65))))
     assert markup is not None
     assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [["i:post_photo"]]
     assert keyboard(()) is None
