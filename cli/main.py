@@ -20,13 +20,15 @@ from rich.table import Table
 from chatbot.config import PROJECT_ROOT, Settings, load_settings
 from chatbot.errors import ChatbotError, KnowledgeError, UserError
 from chatbot.messages import Audience, Incoming
+from cli.kb import mount_kb_tools
 from cli.queue import queue_app
 
 T = TypeVar("T")
 
 app = typer.Typer(help="A school social-media policy chat-bot.", no_args_is_help=True, add_completion=False)
-kb_app = typer.Typer(help="Check the knowledge base.", no_args_is_help=True)
+kb_app = typer.Typer(help="Check the knowledge base, see its coverage, draft a new school.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+mount_kb_tools(kb_app)
 app.add_typer(queue_app, name="queue", help="Work the open-door concern queue (office staff).")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -1,0 +1,81 @@
+"""`chatbot kb coverage` and `chatbot kb draft`: the knowledge base seen whole, and a new school's first draft."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from chatbot.config import Settings, load_settings
+from chatbot.errors import KnowledgeError, UserError
+from chatbot.kb.coverage import Coverage, CoverageReport, coverage_report
+from chatbot.knowledge import load_knowledge_base
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]{escape(message)}[/]")
+    return typer.Exit(1)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except UserError as error:
+        raise _fail(str(error)) from None
+
+
+def kb_coverage(
+    school: list[str] = typer.Option([], "--school", help="Only this school (repeatable); default: every school."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Schools x intents: answered (with its number of citations) or silent, and what to review for each silence."""
+    settings = _settings()
+    try:
+        kb = load_knowledge_base(intents_dir=settings.intents_dir, knowledge_dir=settings.knowledge_dir)
+        report = coverage_report(kb, schools=school or None)
+    except (KnowledgeError, UserError) as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        out.print_json(json.dumps(report.as_json()))
+        return
+    _print_table(report)
+    _print_review(report)
+
+
+def _print_table(report: CoverageReport) -> None:
+    table = Table(title="Coverage: answered (citations) or silent")
+    table.add_column("intent")
+    for school in report.schools:
+        table.add_column(school.id, justify="center")
+    for intent in report.intents:
+        row = [intent.id]
+        for school in report.schools:
+            cell = report.cell(school.id, intent.id)
+            row.append(f"✓ {cell.citations}" if cell.coverage is Coverage.ANSWERED else "[dim]silent[/]")
+        table.add_row(*row)
+    counts = [report.counts(s.id) for s in report.schools]
+    table.add_row("[bold]answered / silent[/]", *(f"{c['answered']} / {c['silent']}" for c in counts))
+    out.print(table)
+
+
+def _print_review(report: CoverageReport) -> None:
+    for school in report.schools:
+        silent = [c for c in report.cells if c.school_id == school.id and c.coverage is Coverage.SILENT and c.review]
+        if not silent:
+            continue
+        out.print(f"\n[bold]{escape(school.name)}[/] ({school.id}): silent, possible coverage: review")
+        for cell in silent:
+            sections = ", ".join(f"{m.section_id} ({m.score:.2f})" for m in cell.review)
+            out.print(f"  {cell.intent_id}: {escape(sections)}")
+
+
+def mount_kb_tools(kb_app: typer.Typer) -> None:
+    """Add the whole-knowledge-base tools to `chatbot kb`."""
+    kb_app.command("coverage")(kb_coverage)
