@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from chatbot import replies
 from chatbot.actions import Forget, Withdraw
-from chatbot.concerns import ConcernQueue
+from chatbot.concerns import AWAITING, ConcernQueue
 from chatbot.errors import UserError
 from chatbot.knowledge import School
 from chatbot.messages import Button, Incoming, Reply, Visibility
@@ -31,7 +31,7 @@ class Account:
         buttons: list[Button] = []
         for concern in mine:
             lines.append(replies.concern_line(concern.ref, concern.category, concern.status_words()))
-            if concern.status in ("open", "claimed") and not concern.safeguarding:
+            if concern.status in AWAITING and not concern.safeguarding:
                 buttons.append(Button(label=f"Withdraw {concern.ref}", action=Withdraw(concern.ref)))
         return Reply(
             text="\n".join(lines), buttons=tuple(buttons[:MAX_WITHDRAW_BUTTONS]), intent="concern_status",

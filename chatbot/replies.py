@@ -274,3 +274,30 @@ def concern_line(ref: str, category: str, status: str) -> str:
 
 def withdrawn(ref: str) -> str:
     return f"Okay, {ref} has been withdrawn and the office has been told."
+
+
+# -- a concern, as its reporter hears about it ---------------------------------------------------
+
+STATUS_WORDS = {
+    "open": "open, waiting for the office",
+    "claimed": "being looked at by the office",
+    "replied": "answered by the office",
+    "resolved": "resolved",
+    "withdrawn": "withdrawn",
+}
+KEPT_SAFEGUARDING = (
+    "{ref} is a report about a child's safety, so it can't be withdrawn: the school has a legal duty to keep "
+    "child-protection records. If something has changed, just tell me and I'll pass it to the school."
+)
+NOT_YOURS = "I can't find a concern {ref} raised by you. Ask me for your concerns to see their references."
+
+
+def office_replied(ref: str, text: str) -> str:
+    return f"The school has replied about your concern {ref}:\n\n{text}"
+
+
+def resolved(ref: str) -> str:
+    return (
+        f"The school has marked your concern {ref} as resolved. "
+        "If there's anything more, just reply here or raise it again: the door is always open."
+    )

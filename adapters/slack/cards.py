@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Sequence
 
 from adapters.slack.blocks import SECTION_CHARS, Block, context, escape, mention, mrkdwn, plain, quote, section, shorten, who
 from chatbot import replies
-from chatbot.concerns import Concern
+from chatbot.concerns import ACTIVE, Concern, Status
 
 CLAIM, REPLY, NOTE, RESOLVE = "concern_claim", "concern_reply", "concern_note", "concern_resolve"
 QUEUE_ACTIONS = (CLAIM, REPLY, NOTE, RESOLVE)
@@ -46,17 +46,15 @@ def category_words(category: str) -> str:
 
 def status_words(concern: Concern) -> str:
     """Status for the office, naming who holds it (unlike the parent's view)."""
-    if concern.status == "open":
-        return "Open, not claimed yet"
-    if concern.status == "claimed":
-        return f"Claimed by {who(concern.claimed_by)}"
-    if concern.status == "replied":
-        return f"Replied (claimed by {who(concern.claimed_by)})"
-    if concern.status == "resolved":
-        return "Resolved"
-    if concern.status == "withdrawn":
-        return "Withdrawn by the person who raised it"
-    return escape(concern.status)
+    holder = who(concern.claimed_by)
+    words = {
+        Status.OPEN: "Open, not claimed yet",
+        Status.CLAIMED: f"Claimed by {holder}",
+        Status.REPLIED: f"Replied (claimed by {holder})",
+        Status.RESOLVED: "Resolved",
+        Status.WITHDRAWN: "Withdrawn by the person who raised it",
+    }
+    return words[concern.status]
 
 
 def raised_via(concern: Concern) -> str:
@@ -103,7 +101,7 @@ def _resolve_button(ref: str) -> Block:
 
 def queue_buttons(concern: Concern) -> list[Block]:
     """Claim while nobody holds it; Reply and Resolve while active; a note is always allowed."""
-    active = concern.status in ("open", "claimed", "replied")
+    active = concern.status in ACTIVE
     buttons: list[Block] = []
     if active and concern.claimed_by is None:
         buttons.append(_queue_button("Claim", CLAIM, concern.ref, "primary"))

@@ -24,7 +24,7 @@ from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Tracker
 from adapters.slack.web_api import LOST_CARD_ERRORS, error_code_of, slack_errors
 from chatbot.calendar import WorkingCalendar
-from chatbot.concerns import Concern, ConcernQueue
+from chatbot.concerns import ACTIVE, Concern, ConcernQueue
 from chatbot.errors import ConcernNotFound, DeliveryError, UserError
 from chatbot.messages import OutboxItem
 from chatbot.store import utcnow
@@ -138,7 +138,7 @@ class OfficeWorkbench:
         return words, concern.is_overdue(utcnow())
 
     async def _home_lists(self, user: str) -> cards.HomeLists:
-        active = await self.concerns.list(status=["open", "claimed", "replied"], school_id=self.school_id)
+        active = await self.concerns.list(status=list(ACTIVE), school_id=self.school_id)
         overdue = await self.concerns.list(overdue=True, school_id=self.school_id)
         mine = [c for c in active if c.claimed_by == kit.mention(user)]
         unclaimed = [c for c in active if c.claimed_by is None]
