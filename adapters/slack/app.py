@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Listeners
 from adapters.slack.office import OfficeWorkbench
+from adapters.slack.replays import ReplayGuard
 from adapters.slack.settings import SlackSettings, check_ids, resolve_school
 from adapters.slack.staff_chat import CHANNEL, StaffChat
 from chatbot.errors import ConfigError, Undeliverable
@@ -73,6 +74,7 @@ class SlackAdapter:
             client=self.client, concerns=runtime.concerns, calendars=runtime.engine.calendars, directory=self.office,
             school_id=self.school_id, channel=settings.office_channel or "", leads=settings.safeguarding_leads,
         )  # fmt: skip
+        self.app.middleware(ReplayGuard(keys=runtime.store))  # after Bolt's signature check, before any listener
         self._listeners = Listeners()
         self.staff_chat.register(self.app, self._listeners.track)
         self.workbench.register(self.app, self._listeners.track)

@@ -313,10 +313,18 @@ def interactive_body(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+_press_counter = itertools.count(1)
+
+
+def _action_ts() -> str:
+    return f"{int(time.time())}.{next(_press_counter):06d}"
+
+
 def block_action(
     *, user: str, action_id: str, value: str, channel: str, message_ts: str, response_url: str,
-    trigger_id: str = "trigger-1", ephemeral: bool = False, thread_ts: str | None = None,
+    trigger_id: str = "trigger-1", ephemeral: bool = False, thread_ts: str | None = None, action_ts: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """A button press; like Slack, every press has its own action_ts unless one is given."""
     message: dict[str, Any] = {"type": "message", "ts": message_ts, "text": "..."}
     if thread_ts:
         message["thread_ts"] = thread_ts
@@ -326,7 +334,7 @@ def block_action(
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
         "channel": {"id": channel, "name": "x"}, "response_url": response_url,
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                     "text": {"type": "plain_text", "text": "x"}, "action_ts": "1700000000.000001"}],
+                     "text": {"type": "plain_text", "text": "x"}, "action_ts": action_ts or _action_ts()}],
     }  # fmt: skip
     if not ephemeral:
         payload["message"] = message
