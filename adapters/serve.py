@@ -65,7 +65,7 @@ async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
             if count:
                 log.info("overdue reminders queued: %d", count)
             await runtime.retention.expire_unsent_text()
-            await runtime.store.trim_processed_updates(older_than=utcnow() - UPDATE_MEMORY)
+            await runtime.inbox.trim(older_than=utcnow() - UPDATE_MEMORY)
         except Exception as exc:  # keep sweeping; the next run retries
             log.error("housekeeping failed: %s", type(exc).__name__)
         with suppress(asyncio.TimeoutError):

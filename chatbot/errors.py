@@ -51,6 +51,19 @@ class NotAllowed(UserError):
     """The person may not see or change this."""
 
 
+class StorageError(ChatbotError):
+    """The database file can't be used (read-only, full, damaged, not a database).
+
+    Not a bug and not the user's doing: one line for the operator, naming the file.
+    People talking to the bot never see this text.
+    """
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"The database {self.path} {problem}.")
+
+
 class DeliveryError(ChatbotError):
     """Raised by an adapter's deliver(); the delivery loop decides what to do."""
 

@@ -17,6 +17,7 @@ from chatbot.concerns import ConcernQueue
 from chatbot.config import Settings
 from chatbot.conversations import ConversationStore
 from chatbot.engine import Engine
+from chatbot.inbox import Inbox
 from chatbot.knowledge import KnowledgeBase, load_knowledge_base
 from chatbot.matching import Matcher
 from chatbot.outbox import Outbox
@@ -35,6 +36,7 @@ class Runtime:
     concerns: ConcernQueue
     outbox: Outbox
     retention: Retention
+    inbox: Inbox
 
 
 def load_kb(settings: Settings) -> KnowledgeBase:
@@ -88,7 +90,7 @@ async def open_runtime(
         gc.freeze()  # the knowledge and matcher index live for the whole run: keep them out of GC scans
         yield Runtime(
             settings=settings, kb=kb, store=store, engine=engine, concerns=concerns, outbox=Outbox(store=store),
-            retention=engine.retention,
+            retention=engine.retention, inbox=Inbox(store=store),
         )  # fmt: skip
     finally:
         await store.close()

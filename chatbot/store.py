@@ -1,17 +1,19 @@
 """SQLite storage via sqlite-utils: one file, WAL, foreign keys, migrations.
 
 A file database refuses use from another thread, and the bot is async, so every
-database call runs on one dedicated worker thread (`Store.run`). Writes across
-processes (the CLI beside a running bot) are serialised by SQLite itself; a busy
-timeout makes them wait instead of failing.
+database call runs on one dedicated worker thread (`Store.run`, see storeworker.py),
+which commits queued writes together. Writes across processes (the CLI beside a
+running bot) are serialised by SQLite itself; a busy timeout makes them wait.
+Migrations run under SQLite's exclusive lock, so several processes may open a
+brand-new file at once. A file that can't be used raises StorageError: one line.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -19,7 +21,12 @@ from typing import Any, Callable, TypeVar
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from chatbot.sqlite_faults import storage_error
+from chatbot.storeworker import Checkpointer, StoreWorker
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 30_000
 
 migrations = Migrations("chatbot")
 
@@ -108,6 +115,36 @@ def m002_concern_queue(db: Database) -> None:
     db.table("counters").create({"name": str, "value": int}, pk="name", not_null={"value"})
 
 
+@migrations()
+def m003_inbox(db: Database) -> None:
+    """The durable inbox (chatbot/inbox.py): every platform update stored before it is confirmed.
+
+    Its unique (channel, key) also drops redeliveries, so it replaces processed_updates.
+    """
+    db.table("inbox").create(
+        {
+            "id": int,
+            "channel": str,
+            "key": str,
+            "payload": str,
+            "status": str,
+            "attempts": int,
+            "received_at": str,
+            "done_at": str,
+        },
+        pk="id",
+        not_null={"channel", "key", "status", "received_at"},
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db.table("inbox").create_index(["channel", "key"], unique=True)
+    db.table("inbox").create_index(["status", "channel", "id"])
+    db.execute(
+        "INSERT INTO inbox (channel, key, status, attempts, received_at, done_at)"
+        " SELECT channel, update_id, 'done', 1, at, at FROM processed_updates"
+    )
+    db.table("processed_updates").drop()
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -121,71 +158,124 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def clean_text(text: str) -> str:
+    """Text that can always be stored and sent: lone surrogates become U+FFFD, NULs go.
+
+    Terminals, argv and some clients hand over undecodable bytes as lone surrogates,
+    which SQLite, JSON and HTTP refuse to encode; they are replaced at the edge.
+    """
+    if text.isascii():
+        return text.replace("\x00", "")
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "")
+
+
+def _clean(data: Any) -> Any:
+    if isinstance(data, str):
+        return clean_text(data)
+    if isinstance(data, dict):
+        return {clean_text(str(k)): _clean(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_clean(v) for v in data]
+    return data
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return json.dumps(_clean(data), ensure_ascii=False, sort_keys=True)
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorname", "") or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or (
+        "locked" in str(exc)
+    )
+
+
+def _retry_busy(action: Callable[[], T], *, for_seconds: float) -> T:
+    """Run `action`, retrying while another process holds the lock (some pragmas skip the busy handler)."""
+    deadline = time.monotonic() + for_seconds
+    pause = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the project's settings: WAL, foreign keys, no automatic checkpoint."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = _retry_busy(lambda: conn.execute("PRAGMA journal_mode = wal").fetchone()[0], for_seconds=30.0)
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError("attempt to write a readonly database (WAL mode refused)")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer does it, off the request path
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(db: Database) -> None:
+    """Apply pending migrations holding SQLite's exclusive lock, so racing processes apply them once."""
+    _retry_busy(lambda: db.conn.execute("BEGIN EXCLUSIVE"), for_seconds=30.0)
+    try:
+        migrations.apply(db)
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
 
 
 class Store:
-    """The database, reachable only through `await store.run(fn, ...)` on its own thread."""
+    """The database, reachable only through `await store.run(fn)` on its own thread.
 
-    def __init__(self, *, path: Path | str) -> None:
+    Calls queued together are committed together (one transaction, each call in its
+    own savepoint); the WAL is checkpointed by a background thread, never on a request.
+    """
+
+    def __init__(self, *, path: Path | str, batch_limit: int = 64, checkpoint_every: float = 0.5) -> None:
         self.path = Path(path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatbot-db")
         self._db: Database | None = None
+        self._checkpointer = Checkpointer(path=self.path, every=checkpoint_every, connect=connect)
+        self._worker = StoreWorker(opener=self._open, batch_limit=batch_limit, translate=self._translate,
+                                   after_commit=self._checkpointer.poke)  # fmt: skip
+
+    def _translate(self, exc: BaseException) -> BaseException:
+        return storage_error(self.path, exc) or exc
 
     def _open(self) -> Database:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn = connect(self.path)
             db = Database(conn)
-            db.enable_wal()
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                migrations.apply(db)
-            except sqlite3.OperationalError:
-                # Another process created the schema at the same moment: its record
-                # of the applied migrations is now there, so applying again is a no-op.
-                migrations.apply(db)
+                migrate(db)
+            except BaseException:
+                conn.close()
+                raise
             self._db = db
+            self._checkpointer.start()
         return self._db
 
     async def open(self) -> None:
+        """Open (and migrate) now, so a bad file is reported at start-up rather than on a message."""
         await self.run(lambda db: None)
 
     async def run(self, fn: Callable[[Database], T]) -> T:
-        """Run `fn(db)` on the database thread and return its result."""
-
-        def call() -> T:
-            return fn(self._open())
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        """Run `fn(db)` on the database thread and return its result (StorageError if the file fails)."""
+        return await self._worker.submit(fn)
 
     async def close(self) -> None:
-        def shut() -> None:
-            if self._db is not None:
-                self._db.conn.close()
-                self._db = None
+        await self._worker.stop()
+        self._checkpointer.stop()
+        if self._db is not None:
+            self._checkpointer.final(self._db.conn)
+            self._db.conn.close()
+            self._db = None
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
-
-    # -- idempotent update handling (adapters) --------------------------------
-
-    async def first_time_seen(self, channel: str, update_id: str) -> bool:
-        """Record a platform update id; False when it was handled before (a redelivery)."""
-
-        def mark(db: Database) -> bool:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO processed_updates (channel, update_id, at) VALUES (?, ?, ?)",
-                [channel, update_id, iso(utcnow())],
-            )
-            return bool(cur.rowcount)
-
-        return await self.run(mark)
-
-    async def trim_processed_updates(self, *, older_than: datetime) -> int:
-        """Forget update ids older than any redelivery could be (the table would grow for ever)."""
-        cutoff = iso(older_than)
-        return await self.run(lambda db: db.execute("DELETE FROM processed_updates WHERE at < ?", [cutoff]).rowcount)

@@ -68,7 +68,7 @@ class SlackAdapter:
             name=BOLT_NAME, logger=logging.getLogger(BOLT_NAME),
         )  # fmt: skip
         self.staff_chat = StaffChat(
-            client=self.client, engine=runtime.engine, events=runtime.store, school_id=self.school_id
+            client=self.client, engine=runtime.engine, events=runtime.inbox, school_id=self.school_id
         )
         self.workbench = OfficeWorkbench(
             client=self.client, concerns=runtime.concerns, calendars=runtime.engine.calendars, directory=self.office,

@@ -35,9 +35,9 @@ class Handles(Protocol):
 
 
 class RemembersEvents(Protocol):
-    """Slack redelivers events it thinks we missed: the store remembers which were handled."""
+    """Slack redelivers events it thinks we missed: the inbox remembers which were handled."""
 
-    async def first_time_seen(self, channel: str, update_id: str) -> bool: ...
+    async def seen_before(self, channel: str, key: str) -> bool: ...
 
 
 def is_dm(channel_id: str | None) -> bool:
@@ -107,7 +107,7 @@ class StaffChat:
         event_id = body.get("event_id")
         if not event_id:
             return True
-        if await self.events.first_time_seen(CHANNEL, str(event_id)):
+        if not await self.events.seen_before(CHANNEL, str(event_id)):
             return True
         log.info("slack event redelivered; already handled")
         return False

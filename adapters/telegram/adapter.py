@@ -86,6 +86,7 @@ class TelegramAdapter:
         self.settings = settings
         self.engine: Handles = engine or runtime.engine
         self.store = runtime.store
+        self.inbox = runtime.inbox
         self.delivery = DeliveryLoop(
             outbox=runtime.outbox, channel=CHANNEL, deliver=self.deliver, idle_sleep=delivery_idle_sleep
         )
@@ -173,7 +174,7 @@ class TelegramAdapter:
 
     async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Telegram delivers at least once; each update id is handled at most once."""
-        if not await self.store.first_time_seen(CHANNEL, str(update.update_id)):
+        if await self.inbox.seen_before(CHANNEL, str(update.update_id)):
             log.info("telegram update=%s seen before; skipped", update.update_id)
             raise ApplicationHandlerStop
 
