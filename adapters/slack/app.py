@@ -74,7 +74,7 @@ class SlackAdapter:
             client=self.client, concerns=runtime.concerns, calendars=runtime.engine.calendars, directory=self.office,
             school_id=self.school_id, channel=settings.office_channel or "", leads=settings.safeguarding_leads,
         )  # fmt: skip
-        self.app.middleware(ReplayGuard(keys=runtime.store))  # after Bolt's signature check, before any listener
+        self.app.middleware(ReplayGuard(keys=runtime.inbox))  # after Bolt's signature check, before any listener
         self._listeners = Listeners()
         self.staff_chat.register(self.app, self._listeners.track)
         self.workbench.register(self.app, self._listeners.track)

@@ -28,7 +28,7 @@ CHANNEL = "slack-interaction"
 
 
 class RemembersKeys(Protocol):
-    async def first_time_seen(self, channel: str, update_id: str) -> bool: ...
+    async def seen_before(self, channel: str, key: str) -> bool: ...
 
 
 def interaction_key(body: dict[str, Any], raw_body: str) -> str | None:
@@ -53,7 +53,7 @@ class ReplayGuard:
         self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         key = interaction_key(req.body, req.raw_body)
-        if key is None or await self.keys.first_time_seen(CHANNEL, key):
+        if key is None or not await self.keys.seen_before(CHANNEL, key):
             await next()
             return None
         log.warning("slack interaction replayed (%s); ignored", key.split(":", 1)[0])
