@@ -17,7 +17,7 @@ from chatbot.yamlfile import YamlProblem, line_of, load_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("chatbot.yaml")
-CORE_KEYS = frozenset({"database", "intents_dir", "knowledge_dir", "schools", "timezone", "office_hours", "school_hours", "retention"})
+CORE_KEYS = frozenset({"database", "intents_dir", "knowledge_dir", "schools", "timezone", "office_hours", "school_hours", "retention", "reply_promises"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +53,10 @@ class Settings:
     office_hours: OfficeHours = field(default_factory=OfficeHours)
     school_hours: Mapping[str, OfficeHours] = field(default_factory=dict)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # What each school's office promises parents about replies to concerns raised here, in words
+    # ("within two working days"). Unset: no time is promised. The office's own due times for
+    # reminders come from the calendar (office hours), not from this.
+    reply_promises: Mapping[str, str] = field(default_factory=dict)
     # Every other section of the config file (telegram:, slack:), unread: each adapter reads its own.
     platforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -128,6 +132,15 @@ def _retention(raw: Mapping[str, Any]) -> RetentionPolicy:
     return RetentionPolicy(unsent_text_hours=hours, safeguarding_years=years)
 
 
+def _promises(raw: Mapping[str, Any]) -> dict[str, str]:
+    promises: dict[str, str] = {}
+    for school_id, words in raw.items():
+        if not isinstance(words, str) or not words.strip():
+            raise ConfigError(f"reply_promises.{school_id}: give the promise in words, e.g. \"within two working days\"")
+        promises[str(school_id)] = words.strip()
+    return promises
+
+
 def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the config file (if any) and overlay the environment."""
     env = os.environ if env is None else env
@@ -167,6 +180,7 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         office_hours=office,
         school_hours=school_hours,
         retention=_retention(_section(data, "retention")),
+        reply_promises=_promises(_section(data, "reply_promises")),
         platforms={
             str(key): _section(data, key) for key, value in data.items() if key not in CORE_KEYS and isinstance(value, dict)
         },

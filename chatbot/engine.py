@@ -15,7 +15,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from chatbot import replies
 from chatbot.account import Account
@@ -82,6 +82,7 @@ class Engine:
         calendars: Callable[[str], WorkingCalendar],
         thresholds: Thresholds = Thresholds(),
         clock: Callable[[], datetime] = utcnow,
+        promises: Mapping[str, str] | None = None,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
@@ -92,11 +93,14 @@ class Engine:
         self.thresholds = thresholds
         self.clock = clock
         self.account = Account(concerns=concerns, retention=retention)
-        self.flows = FlowRunner(kb=kb, conversations=conversations, concerns=concerns, calendars=calendars, clock=clock)
+        self.promises = dict(promises or {})  # each school's own reply time for concerns, from its settings
+        self.flows = FlowRunner(
+            kb=kb, conversations=conversations, concerns=concerns, calendars=calendars, clock=clock, promises=self.promises
+        )
         # The meta intents' answers: a table, one line each.
         self.meta: dict[str, Callable[[Turn, str, float], Awaitable[Reply]]] = {
             "greeting": _said(lambda t: replies.greeting(t.school, t.audience)),
-            "help": _said(lambda t: replies.help_text(t.school, t.audience)),
+            "help": _said(lambda t: replies.help_text(t.school, t.audience, self.promises.get(t.school.id))),
             "thanks": _said(lambda t: replies.thanks(t.school)),
             "out_of_scope": _said(lambda t: replies.out_of_scope(t.school)),
             "privacy": _said(lambda t: replies.privacy(t.school, self.retention.policy)),
@@ -127,8 +131,10 @@ class Engine:
         action = decode(incoming.action) if incoming.kind is InputKind.ACTION else None
         if isinstance(action, ChooseSchool):
             return await self._choose_school(conv, incoming, action.school_id)
-        if incoming.kind is InputKind.COMMAND and incoming.command == "start" and incoming.text.strip():
+        if incoming.kind is InputKind.COMMAND and incoming.command in ("start", "school") and incoming.text.strip():
             return await self._choose_school(conv, incoming, incoming.text.strip().split()[0].lower())
+        if incoming.kind is InputKind.COMMAND and incoming.command == "school" and len(self.kb.schools) > 1:
+            return self._school_choice(replies.CHOOSE_SCHOOL)
         school_id = incoming.school_id or conv.school_id
         if school_id not in self.kb.schools:
             if len(self.kb.schools) != 1:
@@ -163,11 +169,10 @@ class Engine:
     # -- schools -------------------------------------------------------------
 
     def _school_choice(self, text: str) -> Reply:
-        def label(school: School) -> str:  # the unnamed school in the guidance letter goes by its policy
-            return school.short_name if school.short_name[:1].isupper() else school.policy
-
-        schools = sorted(self.kb.schools.values(), key=label)
-        return Reply(text=text, buttons=tuple(Button(label=label(s), action=ChooseSchool(s.id)) for s in schools), intent="greeting")
+        schools = sorted(self.kb.schools.values(), key=lambda s: s.picker_label.lower())
+        return Reply(
+            text=text, buttons=tuple(Button(label=s.picker_label, action=ChooseSchool(s.id)) for s in schools), intent="greeting"
+        )
 
     async def _choose_school(self, conv: Conversation, incoming: Incoming, school_id: str) -> Reply:
         if school_id not in self.kb.schools:
@@ -188,7 +193,7 @@ class Engine:
             return Reply(text=replies.CANCELLED)
         intent_id = COMMAND_INTENTS.get(command)
         if intent_id is None:
-            return Reply(text=replies.unknown_command(turn.school, command, turn.audience))
+            return Reply(text=replies.unknown_command(turn.school, command, turn.audience, self.promises.get(turn.school.id)))
         return await self._respond_to_intent(turn, intent_id, 1.0)
 
     async def _action(self, turn: Turn, action: Any) -> Reply:

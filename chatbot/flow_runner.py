@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Mapping
 
 from chatbot import replies
 from chatbot.calendar import WorkingCalendar
@@ -38,16 +38,17 @@ class FlowRunner:
     def __init__(
         self, *, kb: KnowledgeBase, conversations: ConversationStore, concerns: ConcernQueue,
         calendars: Callable[[str], WorkingCalendar], clock: Callable[[], datetime],
+        promises: Mapping[str, str] | None = None,
     ) -> None:  # fmt: skip
         self.kb = kb
         self.conversations = conversations
         self.concerns = concerns
         self.calendars = calendars
         self.clock = clock
+        self.promises = dict(promises or {})
 
     def _context(self, school: School) -> Context:
-        calendar = self.calendars(school.id)
-        return Context(office=replies.office(school), due=calendar.describe_due(calendar.due_time(self.clock(), urgent=False)))
+        return Context(office=replies.office(school), due=replies.reply_time(self.promises.get(school.id)))
 
     async def start_intake(
         self, turn: Turn, category: str, summary: str, confidence: float, *, lead: str = "", intent: str = ""
@@ -127,7 +128,7 @@ class FlowRunner:
             audience=incoming.audience.value, category=lodge.category, summary=lodge.summary,
             urgent=False, consent=True, contact_method=lodge.contact_method, phone=lodge.phone,
         )  # fmt: skip
-        due = self.calendars(school.id).describe_due(concern.due_at)
+        due = replies.reply_time(self.promises.get(school.id))
         return Reply(
             text=replies.lodged(school, concern.ref, by_phone=lodge.contact_method == "phone", due=due),
             intent=lodge.category, concern_ref=concern.ref, visibility=Visibility.ASKER,

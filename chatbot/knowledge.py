@@ -82,6 +82,15 @@ class Answer:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReplyPromise:
+    """A reply time the school's own policy promises, in its words, and what it applies to."""
+
+    section: str  # the section that makes the promise
+    text: str  # the promise, word for word from that section, e.g. "within 24 hours (...)"
+    scope: str  # what it covers, e.g. "comments, queries or complaints made through its own social media accounts"
+
+
+@dataclass(frozen=True, kw_only=True)
 class School:
     """One school's policy: identity, contacts, verbatim sections, cited answers."""
 
@@ -95,6 +104,12 @@ class School:
     sections: Mapping[str, Section]
     answers: Mapping[str, Answer]
     file: str
+    reply_promise: ReplyPromise | None = None  # None: the policy promises no reply time
+    label: str = ""  # how the school picker shows it; default: its name
+
+    @property
+    def picker_label(self) -> str:
+        return self.label or self.name
 
     def contact(self, key: str, default: str) -> str:
         return self.contacts.get(key) or default
@@ -326,6 +341,25 @@ def _load_answers(
     return answers
 
 
+def _load_reply_promise(path: Path, raw: Any, sections: Mapping[str, Section], problems: _Problems) -> ReplyPromise | None:
+    """`school.reply_promise`: only where the policy itself makes one, quoted from its section."""
+    if raw is None:
+        return None
+    line = line_of(raw)
+    fields = {key: _text(raw.get(key)) for key in ("section", "text", "scope")} if isinstance(raw, dict) else {}
+    if not fields or None in fields.values():
+        problems.add(path, line, "school.reply_promise needs 'section', 'text' (the policy's words) and 'scope'")
+        return None
+    section = sections.get(str(fields["section"]))
+    if section is None:
+        problems.add(path, line, f"school.reply_promise cites unknown section {fields['section']!r}")
+        return None
+    if " ".join(str(fields["text"]).split()) not in " ".join(section.text.split()):
+        problems.add(path, line, f"school.reply_promise text is not word for word in section {section.id!r}")
+        return None
+    return ReplyPromise(section=section.id, text=str(fields["text"]), scope=str(fields["scope"]))
+
+
 def _load_school(path: Path, intents: Mapping[str, Intent] | None, problems: _Problems) -> School | None:
     try:
         data = load_yaml(path)
@@ -363,6 +397,8 @@ def _load_school(path: Path, intents: Mapping[str, Intent] | None, problems: _Pr
         sections=MappingProxyType(sections),
         answers=MappingProxyType(answers),
         file=str(path),
+        label=_text(meta.get("label")) or "",
+        reply_promise=_load_reply_promise(path, meta.get("reply_promise"), sections, problems),
     )
 
 

@@ -37,6 +37,33 @@ CONTACT_BUTTON = Button(label="Contact the school", action=ContactOffice())
 NONE_OF_THESE = Button(label="None of these", action=NoneOfThese())
 
 
+def whose(school: School) -> str:
+    """The school's name as an owner: "Orchard's", "St Luke's" (never "St Luke's's"), "the school's"."""
+    name = school.short_name
+    return name if name.endswith(("'s", "’s")) else f"{name}'s"
+
+
+def sentence(text: str) -> str:
+    """Capitalise a sentence that starts with a name like "the school" (but leave "d'Auvergne" alone)."""
+    return text[:1].upper() + text[1:] if text.startswith("the ") else text
+
+
+def reply_time(configured: str | None) -> str:
+    """When the office will answer a concern raised here: the school's own setting, or no time at all.
+
+    Never a policy's promise about its own accounts, and never another school's.
+    """
+    return configured or "as soon as they can"
+
+
+def policy_promise(school: School) -> str | None:
+    """The reply time the school's own policy promises, quoted with what it covers."""
+    promise = school.reply_promise
+    if promise is None:
+        return None
+    return sentence(f"{whose(school)} policy promises that {promise.scope} are answered {promise.text}.")
+
+
 def citations(school: School, section_ids: tuple[str, ...]) -> tuple[Citation, ...]:
     return tuple(
         Citation(school_id=school.id, section_id=s, title=school.sections[s].title, text=school.sections[s].text)
@@ -58,51 +85,94 @@ def answer_reply(school: School, answer: Answer) -> tuple[str, tuple[Citation, .
 
 
 def silence(school: School, intent: Intent) -> str:
-    return (
-        f"{school.short_name}'s {school.policy} doesn't say anything about this "
-        f"({intent.label.lower()}), so I won't guess or borrow another school's rule. "
-        f"The school would be glad to answer you directly: {open_door(school)}"
+    """Short and plain: the policy doesn't cover it, and the school is there to ask."""
+    return sentence(f"{whose(school)} policy doesn't say anything about this. ") + (
+        "The school would be glad to answer you directly."
     )
+
+
+# Questions to suggest, per intent, best first: a school suggests only ones its own policy answers.
+PARENT_EXAMPLES = {
+    "post_photo": "can I post a photo from the nativity?",
+    "complaining_online": "can I complain about a teacher on Facebook?",
+    "children_accounts_age": "is my child old enough for TikTok?",
+    "derogatory_conversations": "should I join a negative conversation about the school online?",
+    "before_posting_about_school": "what should I think about before posting about the school?",
+    "who_policy_applies_to": "does the policy apply to grandparents too?",
+}
+STAFF_EXAMPLES = {
+    "staff_friending_parents": "can I accept a friend request from a parent?",
+    "staff_school_name_and_logo": "can I use the school logo on my blog?",
+    "staff_discussing_school_online": "can I post about my class on Facebook?",
+    "staff_handling_parent_posts": "what do we do when a parent posts something abusive?",
+    "staff_monitoring_duty": "is it my job to monitor online comments about the school?",
+}
+
+
+def examples(school: School, audience: str, count: int = 3) -> list[str]:
+    """Example questions this school's own policy answers, for greetings and /help."""
+    table = STAFF_EXAMPLES if audience == "staff" else PARENT_EXAMPLES
+    return [question for intent, question in table.items() if intent in school.answers][:count]
+
+
+def _try(school: School, audience: str, count: int = 3) -> str:
+    chosen = examples(school, audience, count)
+    return "Try: " + ", ".join(f"'{q}'" for q in chosen) + "." if chosen else ""
+
+
+def has_staff_code(school: School) -> bool:
+    """Whether the policy includes a code of conduct for staff (only then does the bot offer one)."""
+    return any("code of conduct" in s.title.lower() for s in school.sections.values())
 
 
 def greeting(school: School, audience: str) -> str:
     if audience == "staff":
-        return (
-            f"Hello! I can help you check {school.short_name}'s {school.policy} and code of conduct: "
-            "for example 'can I accept a friend request from a parent?'. "
-            "I'll quote the policy for every answer."
-        )
-    return (
-        f"Hello! I'm {school.short_name}'s social media helper. Ask me about the {school.policy}: "
-        "for example 'can I post photos from sports day?' or 'is my 11-year-old allowed Instagram?'. "
-        "I'll quote the policy for every answer. If something is worrying you, I can pass it to the school office."
-    )
+        what = f"{whose(school)} {school.policy}" + (" and its staff code of conduct" if has_staff_code(school) else "")
+        return " ".join(filter(None, [
+            sentence(f"Hello! I can help you check {what}."), _try(school, audience, 2),
+            "I'll quote the policy for every answer.",
+        ]))  # fmt: skip
+    return " ".join(filter(None, [
+        f"Hello! I'm {whose(school)} social media helper.",
+        f"Ask me about the {school.policy}.", _try(school, audience, 2),
+        "I'll quote the policy for every answer. If something is worrying you, I can pass it to the school office.",
+        "To change school, send /school.",
+    ]))  # fmt: skip
 
 
-def help_text(school: School, audience: str) -> str:
+def help_text(school: School, audience: str, promise: str | None = None) -> str:
+    """What the bot does, for this school; `promise` is the school's configured reply time, if any."""
     lines = [
-        f"I answer questions about {school.short_name}'s {school.policy}, quoting the part of the policy I rely on.",
+        sentence(f"I answer questions about {whose(school)} {school.policy}, quoting the part of the policy I rely on."),
     ]
     if audience == "parent":
         lines += [
-            "Try: 'can I post a photo from the nativity?', 'can I complain about a teacher on Facebook?', "
-            "'is my child old enough for TikTok?'.",
-            "If you have a concern (a complaint, bullying, a post or photo to take down), I can pass it to the "
-            "school office, who reply within 24 hours or on the next working day.",
-            "Commands: /concerns (your concerns and their status), /privacy (what I keep), /forget (delete it).",
+            _try(school, audience),
+            "If you have a concern (a complaint, bullying, a post or photo to take down), I can pass it to "
+            f"{office(school)}; they'll reply {reply_time(promise)}.",
         ]
+        own = policy_promise(school)
+        if own:
+            lines.append(own)
+        lines.append(
+            "Commands: /school (change school), /concerns (your concerns and their status), "
+            "/privacy (what I keep), /forget (delete it)."
+        )
     else:
-        lines += ["Try: 'can I accept a friend request from a parent?', 'can I use the school logo on my blog?'."]
-    return "\n".join(lines)
+        lines += [
+            _try(school, audience),
+            "Commands: /school (change school).",
+        ]
+    return "\n".join(line for line in lines if line)
 
 
 def thanks(school: School) -> str:
-    return f"You're welcome. If anything else comes up about {school.short_name}'s policy, just ask."
+    return f"You're welcome. If anything else comes up about {whose(school)} policy, just ask."
 
 
 def out_of_scope(school: School) -> str:
     return (
-        f"I'm sorry, that's not something {school.short_name}'s {school.policy} covers, so I can't answer it here. "
+        f"I'm sorry, that's not something {whose(school)} {school.policy} covers, so I can't answer it here. "
         f"For anything else, please get in touch with {school.contact('office', 'the school office')}."
     )
 
@@ -227,6 +297,7 @@ GROUP_PRIVATE = (
     "Please message me privately and I'll help you raise it with the school."
 )
 GROUP_URGENT = "Please don't share any more details here in the group. You can message me privately."
+CHOOSE_SCHOOL = "Which school would you like to ask about?"
 CANCELLED = "Okay, I've stopped that. Ask me anything about the policy whenever you like."
 NOTHING_TO_CANCEL_HERE = "There's nothing to stop here. Ask me anything about the policy whenever you like."
 BUTTON_EXPIRED = "That button has expired. Please ask your question again."
@@ -252,8 +323,8 @@ def english_only(school: School) -> str:
     return "I'm sorry, I can only understand English at the moment. " + out_of_scope(school).split(". ", 1)[1]
 
 
-def unknown_command(school: School, command: str, audience: str) -> str:
-    return f"I don't know the command /{command}. " + help_text(school, audience)
+def unknown_command(school: School, command: str, audience: str, promise: str | None = None) -> str:
+    return f"I don't know the command /{command}. " + help_text(school, audience, promise)
 
 
 def declined(school: School) -> str:
@@ -263,7 +334,7 @@ def declined(school: School) -> str:
 def lodged(school: School, ref: str, *, by_phone: bool, due: str) -> str:
     how = "call you" if by_phone else "reply here"
     return (
-        f"Thank you. I've passed this to {office(school)} as {ref}. They'll {how} by {due}. "
+        f"Thank you. I've passed this to {office(school)} as {ref}. They'll {how} {due}. "
         'You can check on it any time by asking "what\'s happening with my concern?" (or /concerns).'
     )
 

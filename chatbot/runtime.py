@@ -69,6 +69,7 @@ def build_engine(
         concerns=concerns,
         retention=Retention(store=store, policy=settings.retention),
         calendars=calendars,
+        promises=settings.reply_promises,
     )
     return engine, concerns
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
 COMMAND = "/policy"
-COMMAND_WORDS = frozenset({"help", "start", "privacy", "concerns", "forget", "cancel"})
+COMMAND_WORDS = frozenset({"help", "start", "school", "privacy", "concerns", "forget", "cancel"})
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 
 class Handles(Protocol):

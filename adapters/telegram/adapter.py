@@ -43,6 +43,7 @@ APOLOGY = "Sorry, something went wrong on my side. Please try again."
 COMMANDS = (
     BotCommand("start", "Start, or choose your school"),
     BotCommand("help", "What I can help with"),
+    BotCommand("school", "Change school"),
     BotCommand("concerns", "Your concerns and their status"),
     BotCommand("privacy", "What I keep and why"),
     BotCommand("forget", "Delete what I hold about you"),

@@ -54,7 +54,7 @@ class Context:
     """What a flow's wording needs to know about the school, worked out by the engine."""
 
     office: str  # "the school office", or the school's own name for it
-    due: str  # when the office will reply, in words
+    due: str  # when the office will reply, in words: the school's own setting, or "as soon as they can"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,7 +48,7 @@ def consent(ctx: Context) -> Question:
     return Question(
         "consent",
         f"This is best raised with the school directly rather than on social media. Shall I pass it to {ctx.office}? "
-        f"Only the school's office staff will see it, and they'll reply by {ctx.due}.",
+        f"Only the school's office staff will see it, and they'll reply {ctx.due}.",
         (Button(label="Yes, pass it on", action=FlowAnswer("consent", "yes")),
          Button(label="No, thanks", action=FlowAnswer("consent", "no"))),
     )  # fmt: skip

@@ -273,3 +273,44 @@ async def test_a_forged_or_unknown_button_is_met_kindly(runtime: Runtime) -> Non
     for payload in ("zz:whatever", "f:", "i:no_such_intent", "forget:maybe", ""):
         reply = await runtime.engine.handle(press(payload))
         assert reply.text == replies.BUTTON_EXPIRED, payload
+
+
+def command(name: str, text: str = "", *, school: str | None = None, user: str = "p1") -> Incoming:
+    return Incoming(
+        channel="test", user_id=user, chat_id=f"chat-{user}", school_id=school, audience=Audience.PARENT,
+        kind=InputKind.COMMAND, command=name, text=text,
+    )
+
+
+async def test_slash_school_shows_each_school_by_name_and_changes_school(runtime: Runtime, kb: KnowledgeBase) -> None:
+    engine = runtime.engine
+    await engine.handle(command("start", "orchard"))
+    picker = await engine.handle(command("school"))
+    labels = [b.label for b in picker.buttons]
+    assert "d'Auvergne School" in labels and "St Luke's Primary School" in labels
+    assert not any(s.policy in labels for s in kb.schools.values())
+    changed = await engine.handle(command("school", "st-lukes"))
+    assert "St Luke's" in changed.text
+    answer = await engine.handle(replace(say("my sons teacher added him on facebook is that allowed?"), school_id=None))
+    assert answer.intent == "teacher_contacting_my_child"
+    if answer.buttons:  # "did you mean": the right topic is offered first
+        answer = await engine.handle(replace(press(action_for(answer, "A teacher contacting")), school_id=None))
+    assert answer.citations[0].school_id == "st-lukes" and answer.citations[0].section_id == "staff-no-pupil-friends"
+
+
+async def test_the_intake_promises_no_reply_time_the_school_has_not_made(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(say("my daughter is being bullied by girls in her class every day", school="orchard"))
+    assert reply.intent == "concern_bullying"
+    assert "as soon as they can" in reply.text
+    assert "24 hours" not in reply.text and " by " not in reply.text
+
+
+async def test_a_schools_configured_reply_time_is_the_one_promised(settings: Settings, kb: KnowledgeBase, matcher: Matcher) -> None:
+    promised = replace(settings, reply_promises={"st-lukes": "within two working days"})
+    async with open_runtime(promised, kb=kb, matcher=matcher) as rt:
+        st_lukes = await rt.engine.handle(say("my son is being picked on at school every single day", school="st-lukes"))
+        orchard = await rt.engine.handle(say("my son is being picked on at school every single day", school="orchard", user="p2"))
+        help_text = await rt.engine.handle(command("help", school="st-lukes", user="p3"))
+    assert "they'll reply within two working days" in st_lukes.text
+    assert "two working days" not in orchard.text
+    assert "within two working days" in help_text.text

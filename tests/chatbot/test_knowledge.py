@@ -127,3 +127,30 @@ def test_unknown_school_is_a_kind_user_error(kb: KnowledgeBase) -> None:
 
 def test_the_repo_knowledge_base_serves_all_five_schools(kb: KnowledgeBase) -> None:
     assert set(kb.schools) == {"dauvergne", "st-lukes", "orchard", "roose", "letter"}
+
+
+def _with_promise(promise: str) -> str:
+    return SCHOOL.replace('  source: oak.txt\n', '  source: oak.txt\n' + promise)
+
+
+def test_a_policy_promise_loads_with_its_scope(tmp_path: Path) -> None:
+    promise = "  reply_promise: {section: photos, text: do not post, scope: posts on our page}\n"
+    intents, knowledge = _write(tmp_path, school=_with_promise(promise))
+    school = load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge).school("oak")
+    assert school.reply_promise is not None
+    assert (school.reply_promise.section, school.reply_promise.scope) == ("photos", "posts on our page")
+
+
+@pytest.mark.parametrize(
+    ("promise", "complaint"),
+    [
+        ("  reply_promise: {section: nowhere, text: x, scope: y}\n", "unknown section 'nowhere'"),
+        ("  reply_promise: {section: photos, text: within 24 hours, scope: y}\n", "not word for word"),
+        ("  reply_promise: {section: photos, text: do not post}\n", "needs 'section', 'text'"),
+    ],
+)
+def test_a_promise_the_policy_does_not_make_is_refused(tmp_path: Path, promise: str, complaint: str) -> None:
+    intents, knowledge = _write(tmp_path, school=_with_promise(promise))
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
+    assert complaint in str(caught.value) and "oak.yaml:" in str(caught.value)
