@@ -16,6 +16,7 @@ from typing import Mapping
 from adapters.base import Adapter
 from chatbot.config import Settings
 from chatbot.errors import ConfigError
+from chatbot.outbox import school_of
 from chatbot.runtime import Runtime, open_runtime
 from chatbot.store import utcnow
 
@@ -72,6 +73,20 @@ async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=REMINDER_INTERVAL_SECONDS)
 
 
+async def name_undrained(runtime: Runtime, adapters: list[Adapter]) -> dict[str, int]:
+    """Log every destination with items waiting that no running adapter drains (e.g. a school with no office)."""
+    drained = {channel for adapter in adapters for channel in adapter.channels}
+    undrained = {c: n for c, n in (await runtime.outbox.waiting()).items() if c not in drained}
+    for channel, count in undrained.items():
+        school = school_of(channel)
+        if school is not None:
+            log.warning("%d office item(s) for %s stay queued: no office is set up for that school here "
+                        "(they show in `chatbot queue list`)", count, school)  # fmt: skip
+        else:
+            log.warning("%d item(s) for %r stay queued: nothing here delivers them", count, channel)
+    return undrained
+
+
 async def serve_forever(settings: Settings, *, only: str | None = None, slack_http_port: int | None = None) -> None:
     async with open_runtime(settings) as runtime:
         adapters = build_adapters(runtime, only=only, slack_http_port=slack_http_port)
@@ -80,6 +95,7 @@ async def serve_forever(settings: Settings, *, only: str | None = None, slack_ht
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        await name_undrained(runtime, adapters)
         started: list[Adapter] = []
         try:
             for adapter in adapters:

@@ -61,7 +61,7 @@ async def outbox_counts(store: Store) -> tuple[set[str], Counter[str]]:
         refs = {row[0] for row in db.execute("SELECT ref FROM concerns").fetchall()}
         opened: Counter[str] = Counter()
         for (ref,) in db.execute(
-            "SELECT json_extract(payload, '$.ref') FROM outbox WHERE channel = 'office' AND kind = 'concern_opened'"
+            "SELECT json_extract(payload, '$.ref') FROM outbox WHERE channel = 'office:orchard' AND kind = 'concern_opened'"
         ).fetchall():
             opened[ref] += 1
         return refs, opened
@@ -224,15 +224,15 @@ async def _verify(db_path: Path, acked: list[str], returncode: int | None) -> Ki
         wrong = {ref: opened.get(ref, 0) for ref in refs | set(acked) if opened.get(ref, 0) != 1}
         wrong |= {ref: n for ref, n in opened.items() if ref not in refs}
         outbox = Outbox(store=store)
-        expected = {item.key for item in await outbox.items(channel="office")}
+        expected = {item.key for item in await outbox.items(channel="office:orchard")}
         delivered: Counter[str] = Counter()
 
         async def deliver(item: OutboxItem) -> None:
             delivered[item.key] += 1
 
-        loop = DeliveryLoop(outbox=outbox, channel="office", deliver=deliver, batch=100)
+        loop = DeliveryLoop(outbox=outbox, channel="office:orchard", deliver=deliver, batch=100)
         start = time.perf_counter()
-        while await outbox.pending_count("office"):
+        while await outbox.pending_count("office:orchard"):
             await loop.run_once()
         await loop.run_once()  # a second pass must find nothing to send again
         drain_seconds = time.perf_counter() - start

@@ -129,8 +129,8 @@ class Reply:
 class OutboxItem:
     """Something that must reach someone later, drained by one channel's delivery loop.
 
-    `channel` is the destination (e.g. "telegram" for a parent, "office" for the
-    staff queue channel); `key` is the idempotency key, unique per item.
+    `channel` is the destination (e.g. "telegram" for a parent, "office:orchard"
+    for Orchard's office queue); `key` is the idempotency key, unique per item.
     """
 
     id: int

@@ -25,7 +25,22 @@ from chatbot.store import Store, dumps, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
-OFFICE = "office"
+OFFICE = "office"  # an office item for no particular school (nothing delivers it: named at start-up)
+
+
+def office_for(school_id: str) -> str:
+    """The destination of one school's office items: only that school's office drains it."""
+    return f"{OFFICE}:{school_id}"
+
+
+def is_office(channel: str) -> bool:
+    return channel == OFFICE or channel.startswith(OFFICE + ":")
+
+
+def school_of(channel: str) -> str | None:
+    """The school an office destination belongs to (None for any other destination)."""
+    return channel.split(":", 1)[1] if channel.startswith(OFFICE + ":") else None
+
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
 MAX_ERROR_CHARS = 200
 
@@ -196,12 +211,13 @@ class Outbox:
                     [DEAD, error[:MAX_ERROR_CHARS], item_id],
                 )
                 row = next(iter(db.query("SELECT * FROM outbox WHERE id = ?", [item_id])), None)
-                if row is None or row["channel"] == OFFICE:
+                if row is None or is_office(row["channel"]):
                     return
                 payload = json.loads(row["payload"])
+                school = db.execute("SELECT school_id FROM concerns WHERE id = ?", [row["concern_id"]]).fetchone()
                 enqueue(
                     db,
-                    channel=OFFICE,
+                    channel=office_for(school[0]) if school else OFFICE,
                     kind="undeliverable",
                     key=f"undeliverable:{row['key']}",
                     payload={"ref": payload.get("ref"), "channel": row["channel"], "kind": row["kind"]},
@@ -219,6 +235,16 @@ class Outbox:
             sql += " AND channel = ?"
             params.append(channel)
         return int(await self.store.run(lambda db: db.execute(sql, params).fetchone()[0]))
+
+    async def waiting(self) -> dict[str, int]:
+        """How many items wait for each destination (pending or being delivered)."""
+        rows = await self.store.run(
+            lambda db: db.execute(
+                "SELECT channel, COUNT(*) FROM outbox WHERE status IN (?, ?) GROUP BY channel ORDER BY channel",
+                [PENDING, SENDING],
+            ).fetchall()
+        )
+        return {str(channel): int(count) for channel, count in rows}
 
     async def items(self, channel: str | None = None, status: str | None = None) -> list[OutboxRecord]:
         clauses, params = [], []

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from chatbot.concerns import SAFEGUARDING_SQL
 from chatbot.config import RetentionPolicy
-from chatbot.outbox import OFFICE, enqueue, write_transaction
+from chatbot.outbox import enqueue, office_for, write_transaction
 from chatbot.store import Store, iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ def _delete_concerns(db: Database, where: str, params: list[Any]) -> dict[str, i
         ids = f"SELECT id FROM concerns WHERE {where}"
         refs = f"SELECT ref FROM concerns WHERE {where}"
         posted = db.execute(
-            f"SELECT id, ref, office_post_ref FROM concerns WHERE {where} AND office_post_ref IS NOT NULL", params
+            f"SELECT id, ref, office_post_ref, school_id FROM concerns WHERE {where} AND office_post_ref IS NOT NULL",
+            params,
         ).fetchall()
         outbox = db.execute(
             f"DELETE FROM outbox WHERE (concern_id IN ({ids}) OR"
@@ -163,9 +164,9 @@ def _delete_concerns(db: Database, where: str, params: list[Any]) -> dict[str, i
             " AND kind != 'concern_removed'",
             [*params, *params],
         ).rowcount
-        for concern_id, ref, post_ref in posted:
-            # The office's card still shows the summary: ask the office channel to blank it.
-            enqueue(db, channel=OFFICE, kind="concern_removed", key=f"concern:{concern_id}:removed",
+        for concern_id, ref, post_ref, school_id in posted:
+            # The office's card still shows the summary: ask that school's office channel to blank it.
+            enqueue(db, channel=office_for(school_id), kind="concern_removed", key=f"concern:{concern_id}:removed",
                     payload={"ref": ref, "office_post_ref": post_ref})  # fmt: skip
         events = db.execute(f"DELETE FROM events WHERE concern_id IN ({ids})", params).rowcount
         concerns = db.execute(f"DELETE FROM concerns WHERE {where}", params).rowcount

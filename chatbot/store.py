@@ -145,6 +145,15 @@ def m003_inbox(db: Database) -> None:
     db.table("processed_updates").drop()
 
 
+@migrations()
+def m004_office_per_school(db: Database) -> None:
+    """Office items name their school ("office:orchard"), so one school's office never drains another's."""
+    db.execute(
+        "UPDATE outbox SET channel = 'office:' || (SELECT school_id FROM concerns WHERE concerns.id = outbox.concern_id)"
+        " WHERE channel = 'office' AND concern_id IN (SELECT id FROM concerns)"
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -19,6 +19,7 @@ from rich.table import Table
 from cli.context import QueueContext, open_queue, run_command
 from chatbot.concerns import ACTIVE, Concern, ConcernEvent, ConcernQueue
 from chatbot.errors import UserError
+from chatbot.outbox import Outbox, school_of
 
 queue_app = typer.Typer(help="Work the open-door concern queue.", no_args_is_help=True, add_completion=False)
 stdout = Console(highlight=False)
@@ -60,8 +61,10 @@ def list_concerns(
             if as_json:
                 _print_json([c.as_dict() for c in concerns])
                 return
+            waiting = {school_of(c): n for c, n in (await Outbox(store=ctx.store).waiting()).items() if school_of(c)}
             if not concerns:
                 stdout.print("No concerns match.")
+                _print_waiting(waiting)
                 return
             now = ctx.queue.clock()
             table = Table("Ref", "School", "Status", "Category", "Due", "Claimed by", "Summary")
@@ -73,8 +76,16 @@ def list_concerns(
                 )  # fmt: skip
             table.caption = "! = urgent"
             stdout.print(table)
+            _print_waiting(waiting)
 
     run_command(main)
+
+
+def _print_waiting(waiting: dict[str | None, int]) -> None:
+    """Office items no office has taken yet: a school with no office set up shows here."""
+    if waiting:
+        schools = ", ".join(f"{escape(str(school))} ({n})" for school, n in sorted(waiting.items(), key=str))
+        stdout.print(f"Waiting to reach a school office: {schools}. `chatbot serve` names any school no office serves.")
 
 
 def _show_human(ctx: QueueContext, concern: Concern, events: list[ConcernEvent]) -> None:

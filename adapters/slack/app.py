@@ -18,19 +18,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Listeners
-from adapters.slack.office import OfficeWorkbench
+from adapters.slack.office import Desk, OfficeWorkbench
+from adapters.slack.offices import offices_from, staff_school
 from adapters.slack.replays import ReplayGuard
-from adapters.slack.settings import SlackSettings, check_ids, resolve_school
+from adapters.slack.settings import SlackSettings
 from adapters.slack.staff_chat import CHANNEL, StaffChat
 from chatbot.errors import ConfigError, Undeliverable
 from chatbot.messages import OutboxItem
-from chatbot.outbox import DeliveryLoop
+from chatbot.outbox import DeliveryLoop, is_office, office_for
 from chatbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 BOLT_NAME = "adapters.slack.bolt"
-OFFICE = "office"
 EVENTS_PATH = "/slack/events"
 STOP_GRACE = 5.0  # seconds stop() waits for listeners still running
 
@@ -45,23 +45,26 @@ class DeliveryTiming:
 
 
 class SlackAdapter:
-    """Bolt listeners in, Block Kit out, and the delivery loops for "slack" and "office"."""
+    """Bolt listeners in, Block Kit out, and the delivery loops for "slack" and each school's office."""
 
     name = "slack"
-    channels = (CHANNEL, OFFICE)
 
     def __init__(
         self, *, settings: SlackSettings, runtime: Runtime, http_port: int | None = None,
         timing: DeliveryTiming = DeliveryTiming(),
     ) -> None:  # fmt: skip
-        check_ids(settings)
         self.settings = settings
         self.runtime = runtime
-        self.school_id = resolve_school(settings, sorted(runtime.kb.schools))
+        self.offices = offices_from(settings, sorted(runtime.kb.schools))
+        self.school_id = staff_school(settings, self.offices, sorted(runtime.kb.schools))
+        self.channels = (CHANNEL, *(office_for(school) for school in sorted(self.offices)))
         self.http_port = http_port
         self.timing = timing
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
-        self.office = OfficeDirectory(client=self.client, channel=settings.office_channel or "", users=settings.office_users)
+        desks = {
+            school: Desk(office=office, directory=OfficeDirectory(client=self.client, channel=office.channel, users=office.users))
+            for school, office in self.offices.items()
+        }
         # Bolt names loggers after the app and resets their level: keep it out of the "chatbot" tree.
         self.app = AsyncApp(
             client=self.client, signing_secret=settings.signing_secret or "",
@@ -71,9 +74,8 @@ class SlackAdapter:
             client=self.client, engine=runtime.engine, events=runtime.inbox, school_id=self.school_id
         )
         self.workbench = OfficeWorkbench(
-            client=self.client, concerns=runtime.concerns, calendars=runtime.engine.calendars, directory=self.office,
-            school_id=self.school_id, channel=settings.office_channel or "", leads=settings.safeguarding_leads,
-        )  # fmt: skip
+            client=self.client, concerns=runtime.concerns, calendars=runtime.engine.calendars, desks=desks
+        )
         self.app.middleware(ReplayGuard(keys=runtime.inbox))  # after Bolt's signature check, before any listener
         self._listeners = Listeners()
         self.staff_chat.register(self.app, self._listeners.track)
@@ -114,7 +116,7 @@ class SlackAdapter:
                 base_delay=self.timing.base_delay, max_delay=self.timing.max_delay, idle_sleep=self.timing.idle_sleep,
             )  # fmt: skip
             self._loops.append(asyncio.create_task(loop.run(self._stop), name=f"slack-outbox-{channel}"))
-        log.info("slack adapter started mode=%s school=%s", mode, self.school_id)
+        log.info("slack adapter started mode=%s offices=%s", mode, ",".join(sorted(self.offices)))
 
     async def _start_http(self, port: int) -> None:
         self._runner = web.AppRunner(self.web_app())
@@ -138,7 +140,7 @@ class SlackAdapter:
 
     async def deliver(self, item: OutboxItem) -> None:
         """Deliver one outbox item through its room; raises RetryLater, Undeliverable or DeliveryError for the loop."""
-        if item.channel == OFFICE:
+        if is_office(item.channel):
             await self.workbench.deliver(item)
         elif item.channel == CHANNEL:
             await self.staff_chat.deliver(item)

@@ -1,8 +1,11 @@
 """The office workbench in Slack: concern cards in the office channel, their buttons and modals, the App Home.
 
-The "office" outbox is drained into cards, updated in place as a concern moves;
-the cards' buttons and modals call the ConcernQueue. Only office staff may see
-or touch the queue, and concern text is only ever posted in the office channel.
+Each school served here has its own office channel and its own staff. A school's
+"office:<school>" outbox is drained into cards in that school's channel only,
+updated in place as a concern moves; the cards' buttons and modals call the
+ConcernQueue on behalf of that school only. Every press and submission is checked
+against the concern's own school: only that school's office staff may see or
+touch it, and another school's ref is "not found".
 
 Slack wants an answer within three seconds, so button listeners acknowledge
 first and do slow work after; modal submissions are the exception, because
@@ -12,7 +15,9 @@ their errors must go back in the acknowledgement (the work is one quick write).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -22,11 +27,13 @@ from adapters.slack import blocks as kit
 from adapters.slack import cards
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Tracker
+from adapters.slack.offices import Office
 from adapters.slack.web_api import LOST_CARD_ERRORS, error_code_of, slack_errors
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ACTIVE, Concern, ConcernQueue
-from chatbot.errors import ConcernNotFound, DeliveryError, UserError
+from chatbot.errors import ConcernNotFound, DeliveryError, Undeliverable, UserError
 from chatbot.messages import OutboxItem
+from chatbot.outbox import school_of
 from chatbot.store import utcnow
 
 log = logging.getLogger(__name__)
@@ -39,20 +46,41 @@ def input_value(view: dict[str, Any]) -> str:
     return str(values.get(cards.TEXT_BLOCK, {}).get(cards.TEXT_INPUT, {}).get("value") or "")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Desk:
+    """One school's office here: its channel and settings, and who counts as its staff."""
+
+    office: Office
+    directory: OfficeDirectory
+
+
 class OfficeWorkbench:
-    """The school office's queue: cards, buttons, modals and Home, for office staff only."""
+    """The schools' office queues: cards, buttons, modals and Home, each for its own school's office staff only."""
 
     def __init__(
         self, *, client: AsyncWebClient, concerns: ConcernQueue, calendars: Callable[[str], WorkingCalendar],
-        directory: OfficeDirectory, school_id: str, channel: str, leads: tuple[str, ...],
+        desks: Mapping[str, Desk],
     ) -> None:  # fmt: skip
         self.client = client
         self.concerns = concerns
         self.calendars = calendars
-        self.directory = directory
-        self.school_id = school_id
-        self.channel = channel
-        self.leads = leads
+        self.desks = dict(desks)
+
+    async def desk_for(self, user: str, ref: str) -> Desk | None:
+        """The desk of the concern's own school, if `user` works there; None means refuse.
+
+        A ref of a school not served here, or that doesn't exist, raises ConcernNotFound
+        (the same answer either way, so nothing about other schools leaks).
+        """
+        concern = await self.concerns.get(ref)
+        desk = self.desks.get(concern.school_id)
+        if desk is None:
+            raise ConcernNotFound(ref.strip())
+        return desk if await desk.directory.is_office(user) else None
+
+    async def schools_of(self, user: str) -> list[str]:
+        """The schools whose office `user` works in."""
+        return [school for school, desk in self.desks.items() if await desk.directory.is_office(user)]
 
     def register(self, app: AsyncApp, tracked: Tracker) -> None:
         app.event("app_home_opened")(tracked(self._on_home))
@@ -75,61 +103,71 @@ class OfficeWorkbench:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=kit.escape_keeping_mentions(text))
 
     def _office_only(
-        self, fn: Callable[[dict[str, Any], str, str, AsyncRespond], Awaitable[None]]
+        self, fn: Callable[[dict[str, Any], str, str, str], Awaitable[None]]
     ) -> Callable[[AsyncAck, dict[str, Any], dict[str, Any], AsyncRespond], Awaitable[None]]:
-        """Ack, then refuse anyone who isn't office staff before `fn(body, ref, actor, respond)` runs."""
+        """Ack, then refuse anyone who isn't staff of the concern's own office before `fn(body, ref, actor, school)`."""
 
         async def queue_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()
-            user = str(body["user"]["id"])
-            if not await self.directory.is_office(user):
-                log.info("refused a queue action from someone who isn't office staff")
-                await self._tell(body, respond, cards.REFUSAL)
-                return
+            user, ref = str(body["user"]["id"]), str(action.get("value") or "")
+            pressed_in = (body.get("channel") or {}).get("id")
             try:
-                await fn(body, str(action.get("value") or ""), kit.mention(user), respond)
+                desk = await self.desk_for(user, ref)
+                if desk is None or (pressed_in and pressed_in != desk.office.channel and pressed_in in self._channels()):
+                    log.info("refused a queue action from someone who isn't that school's office staff")
+                    await self._tell(body, respond, cards.REFUSAL)
+                    return
+                await fn(body, ref, kit.mention(user), desk.office.school_id)
             except UserError as err:
                 await self._tell(body, respond, str(err))
 
         queue_action.__name__ = fn.__name__
         return queue_action
 
-    async def _claim(self, body: dict[str, Any], ref: str, actor: str, respond: AsyncRespond) -> None:
-        await self.concerns.claim(ref, by=actor)  # the card is updated through the outbox
+    def _channels(self) -> set[str]:
+        return {desk.office.channel for desk in self.desks.values()}
 
-    async def _resolve(self, body: dict[str, Any], ref: str, actor: str, respond: AsyncRespond) -> None:
-        await self.concerns.resolve(ref, by=actor)
+    async def _claim(self, body: dict[str, Any], ref: str, actor: str, school: str) -> None:
+        await self.concerns.claim(ref, by=actor, school=school)  # the card is updated through the outbox
 
-    async def _open_reply(self, body: dict[str, Any], ref: str, actor: str, respond: AsyncRespond) -> None:
-        concern = await self.concerns.get(ref)
+    async def _resolve(self, body: dict[str, Any], ref: str, actor: str, school: str) -> None:
+        await self.concerns.resolve(ref, by=actor, school=school)
+
+    async def _open_reply(self, body: dict[str, Any], ref: str, actor: str, school: str) -> None:
+        concern = await self.concerns.get(ref, school=school)
         await self.client.views_open(trigger_id=body["trigger_id"], view=cards.reply_modal(concern))
 
-    async def _open_note(self, body: dict[str, Any], ref: str, actor: str, respond: AsyncRespond) -> None:
-        concern = await self.concerns.get(ref)
+    async def _open_note(self, body: dict[str, Any], ref: str, actor: str, school: str) -> None:
+        concern = await self.concerns.get(ref, school=school)
         await self.client.views_open(trigger_id=body["trigger_id"], view=cards.note_modal(concern))
 
     async def _submit(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-        change: Callable[[str, str, str], Awaitable[Concern]],
+        change: Callable[[str, str, str, str], Awaitable[Concern]],
     ) -> None:  # fmt: skip
         """Do the (quick) write before acking, so a refusal or conflict shows in the modal itself."""
-        user = str(body["user"]["id"])
-        if not await self.directory.is_office(user):
-            log.info("refused a queue modal from someone who isn't office staff")
-            await ack(response_action="errors", errors={cards.TEXT_BLOCK: cards.REFUSAL})
-            return
+        user, ref = str(body["user"]["id"]), str(view.get("private_metadata") or "")
         try:
-            await change(str(view.get("private_metadata") or ""), kit.mention(user), input_value(view))
+            desk = await self.desk_for(user, ref)
+            if desk is None:
+                log.info("refused a queue modal from someone who isn't that school's office staff")
+                await ack(response_action="errors", errors={cards.TEXT_BLOCK: cards.REFUSAL})
+                return
+            await change(ref, kit.mention(user), input_value(view), desk.office.school_id)
         except UserError as err:
             await ack(response_action="errors", errors={cards.TEXT_BLOCK: str(err)})
             return
         await ack()
 
     async def _on_reply_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await self._submit(ack, body, view, lambda ref, by, text: self.concerns.reply(ref, by=by, text=text))
+        await self._submit(
+            ack, body, view, lambda ref, by, text, school: self.concerns.reply(ref, by=by, text=text, school=school)
+        )
 
     async def _on_note_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await self._submit(ack, body, view, lambda ref, by, text: self.concerns.note(ref, by=by, text=text))
+        await self._submit(
+            ack, body, view, lambda ref, by, text, school: self.concerns.note(ref, by=by, text=text, school=school)
+        )
 
     # -- the App Home ------------------------------------------------------------------------
 
@@ -137,9 +175,10 @@ class OfficeWorkbench:
         words = self.calendars(concern.school_id).describe_due(concern.due_at)
         return words, concern.is_overdue(utcnow())
 
-    async def _home_lists(self, user: str) -> cards.HomeLists:
-        active = await self.concerns.list(status=list(ACTIVE), school_id=self.school_id)
-        overdue = await self.concerns.list(overdue=True, school_id=self.school_id)
+    async def _home_lists(self, user: str, schools: list[str]) -> cards.HomeLists:
+        """Only the schools whose office this person works in."""
+        active = [c for s in schools for c in await self.concerns.list(status=list(ACTIVE), school_id=s)]
+        overdue = [c for s in schools for c in await self.concerns.list(overdue=True, school_id=s)]
         mine = [c for c in active if c.claimed_by == kit.mention(user)]
         unclaimed = [c for c in active if c.claimed_by is None]
         return cards.HomeLists(mine=mine, unclaimed=unclaimed, overdue=overdue)
@@ -148,8 +187,9 @@ class OfficeWorkbench:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         user = str(event["user"])
-        if await self.directory.is_office(user):
-            view = cards.office_home(await self._home_lists(user), describe=self._due, updated=utcnow())
+        schools = await self.schools_of(user)
+        if schools:
+            view = cards.office_home(await self._home_lists(user, schools), describe=self._due, updated=utcnow())
         else:
             view = cards.staff_home()
         await self.client.views_publish(user_id=user, view=view)
@@ -157,51 +197,55 @@ class OfficeWorkbench:
     # -- delivery (the "office" outbox) ----------------------------------------------------------
 
     async def deliver(self, item: OutboxItem) -> None:
-        """Show a concern's card (posted once, then updated in place), or tell the office something went wrong."""
+        """Show a concern's card in its own school's channel (posted once, then updated), or report a failure."""
         ref = item.payload.get("ref")
+        desk = self.desks.get(school_of(item.channel) or "")
+        if desk is None:
+            raise Undeliverable(f"no office here for {item.channel!r}")
+        office = desk.office
         if item.kind == "undeliverable":
-            await self._post_undeliverable(item.payload)
+            await self._post_undeliverable(office, item.payload)
             return
         if item.kind == "concern_removed":
-            await self._blank_card(item.payload)
+            await self._blank_card(office, item.payload)
             return
         if item.kind not in CARD_KINDS or not ref:
             log.warning("office item %s of kind %s ignored", item.id, item.kind)
             return
         try:
-            concern = await self.concerns.get(str(ref))
+            concern = await self.concerns.get(str(ref), school=office.school_id)
         except ConcernNotFound:
-            log.info("office item %s: concern %s no longer exists", item.id, ref)
+            log.info("office item %s: concern %s is not %s's (or no longer exists)", item.id, ref, office.school_id)
             return
-        ts = await self._show(concern)
+        ts = await self._show(office, concern)
         if item.kind == "concern_overdue":
             async with slack_errors():
                 text = cards.overdue_text(concern, self._due(concern)[0])
-                await self.client.chat_postMessage(channel=self.channel, text=text, thread_ts=ts)
+                await self.client.chat_postMessage(channel=office.channel, text=text, thread_ts=ts)
 
-    def _card(self, concern: Concern) -> tuple[str, list[kit.Block]]:
+    def _card(self, office: Office, concern: Concern) -> tuple[str, list[kit.Block]]:
         words, overdue = self._due(concern)
-        return cards.concern_card(cards.Card(concern=concern, due_words=words, overdue=overdue, leads=self.leads))
+        return cards.concern_card(cards.Card(concern=concern, due_words=words, overdue=overdue, leads=office.leads))
 
-    async def _show(self, concern: Concern) -> str:
+    async def _show(self, office: Office, concern: Concern) -> str:
         """Update the concern's card in place, or post it (once) and remember where; returns its ts."""
-        text, blocks = self._card(concern)
+        text, blocks = self._card(office, concern)
         if concern.office_post_ref:
             try:
                 async with slack_errors():
-                    await self.client.chat_update(channel=self.channel, ts=concern.office_post_ref, text=text, blocks=blocks)
+                    await self.client.chat_update(channel=office.channel, ts=concern.office_post_ref, text=text, blocks=blocks)
                 return concern.office_post_ref
             except DeliveryError as err:
                 if error_code_of(err) not in LOST_CARD_ERRORS:
                     raise
                 log.warning("office card for %s is gone; posting it again", concern.ref)
         async with slack_errors():
-            posted = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks, unfurl_links=False)
+            posted = await self.client.chat_postMessage(channel=office.channel, text=text, blocks=blocks, unfurl_links=False)
         ts = str(posted["ts"])
         await self.concerns.set_office_post_ref(concern.ref, ts)
         return ts
 
-    async def _blank_card(self, payload: dict[str, Any]) -> None:
+    async def _blank_card(self, office: Office, payload: dict[str, Any]) -> None:
         """A concern was deleted (purged, or forgotten at the parent's request): its card keeps no text."""
         ts = payload.get("office_post_ref")
         if not ts:
@@ -209,21 +253,21 @@ class OfficeWorkbench:
         text = f"{payload.get('ref', 'A concern')} has been deleted (retention or at the person's request)."
         try:
             async with slack_errors():
-                await self.client.chat_update(channel=self.channel, ts=str(ts), text=text, blocks=[])
+                await self.client.chat_update(channel=office.channel, ts=str(ts), text=text, blocks=[])
         except DeliveryError as err:
             if error_code_of(err) not in LOST_CARD_ERRORS:
                 raise
 
-    async def _post_undeliverable(self, payload: dict[str, Any]) -> None:
+    async def _post_undeliverable(self, office: Office, payload: dict[str, Any]) -> None:
         ref, thread = payload.get("ref"), None
         audience: str | None = None
         if ref:
             with suppress(ConcernNotFound):
-                concern = await self.concerns.get(str(ref))
+                concern = await self.concerns.get(str(ref), school=office.school_id)
                 thread, audience = concern.office_post_ref, concern.audience
         channel = str(payload.get("channel") or "?")
         text = cards.undeliverable_text(ref=str(ref) if ref else None, channel=channel, audience=audience)
         async with slack_errors():
             await self.client.chat_postMessage(
-                channel=self.channel, text=text, thread_ts=thread, reply_broadcast=thread is not None
+                channel=office.channel, text=text, thread_ts=thread, reply_broadcast=thread is not None
             )

@@ -22,7 +22,7 @@ from chatbot.concerns.model import (
 )
 from chatbot.concerns.rows import actor, add_event, next_id, required, row_of, tell_office, tell_parent
 from chatbot.errors import ConcernConflict, ConcernNotFound, NotAllowed, UserError
-from chatbot.outbox import OFFICE, enqueue, write_transaction
+from chatbot.outbox import enqueue, is_office, office_for, write_transaction
 from chatbot.store import Store, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ class ConcernQueue:
         phone: str | None = None,
     ) -> Concern:
         """Store a new concern, due by the school's promise, and tell the office."""
-        if channel == OFFICE:
-            raise ValueError("'office' is the staff channel, not a channel a concern can come from")
+        if is_office(channel):
+            raise ValueError(f"{channel!r} is an office destination, not a channel a concern can come from")
         now = self.clock()
         due = self.calendars(school_id).due_time(now, urgent=urgent)
 
@@ -77,7 +77,7 @@ class ConcernQueue:
                 )  # fmt: skip
                 detail = f"category={category}; urgent={'yes' if urgent else 'no'}; contact={contact_method}"
                 add_event(db, concern_id, actor=f"{channel}:{user_id}", action="opened", detail=detail, now=now)
-                enqueue(db, channel=OFFICE, kind="concern_opened", key=f"concern_opened:{ref}",
+                enqueue(db, channel=office_for(school_id), kind="concern_opened", key=f"concern_opened:{ref}",
                         payload={"ref": ref}, concern_id=concern_id, now=now)  # fmt: skip
                 row = row_of(db, concern_id)
             assert row is not None
@@ -96,9 +96,10 @@ class ConcernQueue:
     async def _fetch(self, concern_id: int) -> dict[str, Any] | None:
         return await self.store.run(lambda db: row_of(db, concern_id))
 
-    async def get(self, ref: str) -> Concern:
+    async def get(self, ref: str, *, school: str | None = None) -> Concern:
+        """A concern; with `school`, only if it is that school's (another school's is "not found")."""
         row = await self._fetch(self._id(ref))
-        if row is None:
+        if row is None or (school is not None and row["school_id"] != school):
             raise ConcernNotFound(ref.strip())
         return Concern.from_row(row)
 
@@ -149,15 +150,21 @@ class ConcernQueue:
 
     # -- changes -------------------------------------------------------------------------------
 
-    async def _change(self, ref: str, change: Callable[[Database, dict[str, Any], datetime], None]) -> Concern:
-        """Run `change(db, row, now)` in one write transaction and return the concern afterwards."""
+    async def _change(
+        self, ref: str, change: Callable[[Database, dict[str, Any], datetime], None], *, school: str | None = None
+    ) -> Concern:
+        """Run `change(db, row, now)` in one write transaction and return the concern afterwards.
+
+        An office acting for `school` can only change that school's concerns: any
+        other ref is "not found", checked inside the same transaction.
+        """
         concern_id = self._id(ref)
         now = self.clock()
 
         def apply(db: Database) -> dict[str, Any]:
             with write_transaction(db):
                 row = row_of(db, concern_id)
-                if row is None:
+                if row is None or (school is not None and row["school_id"] != school):
                     raise ConcernNotFound(ref.strip())
                 change(db, row, now)
                 after = row_of(db, concern_id)
@@ -166,7 +173,7 @@ class ConcernQueue:
 
         return Concern.from_row(await self.store.run(apply))
 
-    async def claim(self, ref: str, *, by: str) -> Concern:
+    async def claim(self, ref: str, *, by: str, school: str | None = None) -> Concern:
         """Take a concern; if someone else has it, ConcernConflict names them.
 
         The conditional UPDATE is what decides the race, so it holds between processes.
@@ -190,9 +197,9 @@ class ConcernQueue:
             if current["claimed_by"] != by:
                 raise ConcernConflict(f"{row['ref']} is already claimed by {current['claimed_by']}.")
 
-        return await self._change(ref, change)
+        return await self._change(ref, change, school=school)
 
-    async def reply(self, ref: str, *, by: str, text: str) -> Concern:
+    async def reply(self, ref: str, *, by: str, text: str, school: str | None = None) -> Concern:
         """Send the parent an answer on the channel they used; it counts as the office's reply."""
         by, text = actor(by), required(text, "reply")
 
@@ -212,18 +219,18 @@ class ConcernQueue:
             tell_parent(db, row, key=f"reply:{row['ref']}:{event_id}", text=replies.office_replied(row["ref"], text), now=now)
             tell_office(db, row, event_id, now)
 
-        return await self._change(ref, change)
+        return await self._change(ref, change, school=school)
 
-    async def note(self, ref: str, *, by: str, text: str) -> Concern:
+    async def note(self, ref: str, *, by: str, text: str, school: str | None = None) -> Concern:
         """An internal note for the office's record; never sent to anyone."""
         by, text = actor(by), required(text, "note")
 
         def change(db: Database, row: dict[str, Any], now: datetime) -> None:
             add_event(db, row["id"], actor=by, action="note", detail=text, now=now)
 
-        return await self._change(ref, change)
+        return await self._change(ref, change, school=school)
 
-    async def resolve(self, ref: str, *, by: str) -> Concern:
+    async def resolve(self, ref: str, *, by: str, school: str | None = None) -> Concern:
         """Close a concern and let the parent know the door is still open."""
         by = actor(by)
 
@@ -235,12 +242,12 @@ class ConcernQueue:
             tell_parent(db, row, key=f"resolved:{row['ref']}:{event_id}", text=replies.resolved(row["ref"]), now=now)
             tell_office(db, row, event_id, now)
 
-        return await self._change(ref, change)
+        return await self._change(ref, change, school=school)
 
-    async def reopen(self, ref: str, *, by: str) -> Concern:
+    async def reopen(self, ref: str, *, by: str, school: str | None = None) -> Concern:
         """Open a closed concern again; the promise starts again from now."""
         by = actor(by)
-        concern = await self.get(ref)  # school and urgency never change, so the due time can be worked out here
+        concern = await self.get(ref, school=school)  # school and urgency never change, so the due time can be worked out here
         due = self.calendars(concern.school_id).due_time(self.clock(), urgent=concern.urgent)
 
         def change(db: Database, row: dict[str, Any], now: datetime) -> None:
@@ -254,7 +261,7 @@ class ConcernQueue:
             event_id = add_event(db, row["id"], actor=by, action="reopened", detail=f"was {row['status']}", now=now)
             tell_office(db, row, event_id, now)
 
-        return await self._change(ref, change)
+        return await self._change(ref, change, school=school)
 
     async def withdraw(self, ref: str, *, channel: str, user_id: str) -> Concern:
         """The parent takes their concern back; the office is told. Safeguarding records stay open."""
@@ -291,7 +298,7 @@ class ConcernQueue:
                     db.execute("UPDATE concerns SET reminded_at = ? WHERE id = ?", [stamp, row["id"]])
                     add_event(db, row["id"], actor="system", action="reminded", detail="overdue", now=now)
                     count += enqueue(
-                        db, channel=OFFICE, kind="concern_overdue", key=f"concern_overdue:{row['ref']}:{now.date()}",
+                        db, channel=office_for(row["school_id"]), kind="concern_overdue", key=f"concern_overdue:{row['ref']}:{now.date()}",
                         payload={"ref": row["ref"]}, concern_id=row["id"], now=now,
                     )  # fmt: skip
             return count

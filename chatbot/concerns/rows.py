@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from chatbot.concerns.model import EmptyText
 from chatbot.errors import UserError
-from chatbot.outbox import OFFICE, enqueue
+from chatbot.outbox import enqueue, office_for
 from chatbot.store import iso
 
 
@@ -26,7 +26,7 @@ def add_event(db: Database, concern_id: int, *, actor: str, action: str, detail:
 
 
 def tell_office(db: Database, row: dict[str, Any], event_id: int, now: datetime) -> None:
-    enqueue(db, channel=OFFICE, kind="concern_updated", key=f"concern_updated:{row['ref']}:{event_id}",
+    enqueue(db, channel=office_for(row["school_id"]), kind="concern_updated", key=f"concern_updated:{row['ref']}:{event_id}",
             payload={"ref": row["ref"]}, concern_id=row["id"], now=now)  # fmt: skip
 
 

@@ -65,7 +65,7 @@ async def test_forget_keeps_an_urgent_report_its_trail_and_its_unsent_alert(runt
     urgent = await engine.handle(say(AT_RISK))
     assert urgent.urgent and urgent.concern_ref is not None
     ordinary = await raise_bullying_concern(runtime)
-    alert_before = [i for i in await runtime.outbox.items(channel="office") if i.payload.get("ref") == urgent.concern_ref]
+    alert_before = [i for i in await runtime.outbox.items(channel="office:orchard") if i.payload.get("ref") == urgent.concern_ref]
     assert [i.kind for i in alert_before] == ["concern_opened"] and alert_before[0].status == "pending"
 
     confirm = await engine.handle(command("forget"))
@@ -77,7 +77,7 @@ async def test_forget_keeps_an_urgent_report_its_trail_and_its_unsent_alert(runt
     kept = await runtime.concerns.get(urgent.concern_ref)
     assert kept.summary == AT_RISK and kept.status == "open" and kept.safeguarding
     assert [e.action for e in await runtime.concerns.events(kept.ref)] == ["opened", "forget_refused"]
-    alert_after = [i for i in await runtime.outbox.items(channel="office") if i.payload.get("ref") == kept.ref]
+    alert_after = [i for i in await runtime.outbox.items(channel="office:orchard") if i.payload.get("ref") == kept.ref]
     assert alert_after[:1] == alert_before  # the unsent alert to the safeguarding lead is still waiting
     assert [c.ref for c in await runtime.concerns.for_user("test", "mum1")] == [kept.ref]
     assert ordinary not in {c.ref for c in await runtime.concerns.list(status=None)}

@@ -166,3 +166,29 @@ def test_sqlite_errors_that_are_bugs_stay_bugs(tmp_path: Path) -> None:
     from chatbot.sqlite_faults import storage_error
 
     assert storage_error(tmp_path, sqlite3.OperationalError("no such table: nope")) is None
+
+
+async def test_legacy_office_items_are_routed_to_their_schools_office(tmp_path: Path) -> None:
+    """m004: items queued for the one shared "office" now name their school; unlinked ones stay unrouted."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from chatbot.store import migrations
+
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(str(path)))
+    migrations.apply(old, stop_before="m004_office_per_school")
+    old["concerns"].insert({"id": 7, "ref": "C-0007", "school_id": "roose", "channel": "telegram", "user_id": "u",
+                            "chat_id": "c", "category": "concern_bullying", "status": "open", "created_at": "x",
+                            "due_at": "x"})  # fmt: skip
+    for key, concern_id in (("card", 7), ("notice", None)):
+        old["outbox"].insert({"channel": "office", "kind": "k", "key": key, "payload": "{}", "status": "pending",
+                              "created_at": "x", "next_attempt_at": "x", "concern_id": concern_id})  # fmt: skip
+    old.conn.commit()
+    old.conn.close()
+
+    store = Store(path=path)
+    channels = await store.run(lambda db: db.execute("SELECT key, channel FROM outbox ORDER BY key").fetchall())
+    await store.close()
+    assert channels == [("card", "office:roose"), ("notice", "office")]

@@ -134,7 +134,7 @@ def test_remind_and_purge(db: Path) -> None:
     urgent, closed = seed(db, {"urgent": True}, {})
     assert "Queued 1 overdue reminder." in ok("remind")
     assert "Queued 0 overdue reminders." in ok("remind")
-    assert [i.payload for i in outbox_items(db, "office") if i.kind == "concern_overdue"] == [{"ref": urgent}]
+    assert [i.payload for i in outbox_items(db, "office:orchard") if i.kind == "concern_overdue"] == [{"ref": urgent}]
     ok("resolve", closed)
     assert "Purged 0 concerns" in ok("purge", "--resolved-before", "2000-01-01")
     assert "Purged 1 concern closed before 2999-01-01." in ok("purge", "--resolved-before", "2999-01-01")
@@ -153,3 +153,9 @@ def test_purge_keeps_safeguarding_records(db: Path) -> None:
     assert "Purged 0 concerns" in flagged and "Kept 2 safeguarding records" in flagged
     assert json.loads(ok("show", urgent, "--json"))["concern"]["status"] == "resolved"
     assert json.loads(ok("show", safeguarding, "--json"))["concern"]["status"] == "resolved"
+
+
+def test_list_shows_office_items_no_office_has_taken(db: Path) -> None:
+    seed(db, {}, {"school_id": "roose"})
+    listed = ok("list")
+    assert "Waiting to reach a school office: orchard (1), roose (1)." in listed

@@ -487,7 +487,7 @@ async def test_slack_down_for_a_while_loses_and_doubles_nothing(
     concerns = [await open_concern(runtime, summary=f"concern number {n}") for n in range(3)]
 
     async def drained() -> bool:
-        return await runtime.outbox.pending_count("office") == 0
+        return await runtime.outbox.pending_count("office:st-lukes") == 0
 
     await eventually(drained)
 

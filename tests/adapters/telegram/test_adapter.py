@@ -311,7 +311,7 @@ async def test_a_user_who_blocked_the_bot_makes_the_item_dead_and_tells_the_offi
         return [i.status for i in await bot.runtime.outbox.items(channel="telegram")] == ["dead"]
 
     await eventually(dead, what="the item to be dead")
-    office = [i for i in await bot.runtime.outbox.items(channel="office") if i.kind == "undeliverable"]
+    office = [i for i in await bot.runtime.outbox.items(channel="office:st-lukes") if i.kind == "undeliverable"]
     assert [i.payload["ref"] for i in office] == [ref]
     assert [c.status for c in bot.fake.sent(chat, ok=None)] == [403]
     # a blocked user's own message: the reply is refused too, quietly (no error, no retry storm)

@@ -85,7 +85,7 @@ async def test_open_stores_the_concern_due_by_the_promise(queue: ConcernQueue, o
     assert concern.created_at == FRIDAY_5PM and concern.due_at == MONDAY_CLOSE
     assert concern.phone == "07700 900123" and concern.consent is True and concern.urgent is False
     [item] = await outbox.items()
-    assert (item.channel, item.kind, item.payload, item.key) == ("office", "concern_opened", {"ref": "C-0001"},
+    assert (item.channel, item.kind, item.payload, item.key) == ("office:orchard", "concern_opened", {"ref": "C-0001"},
                                                                   "concern_opened:C-0001")  # fmt: skip
     [event] = await queue.events("C-0001")
     assert (event.actor, event.action) == ("telegram:u1", "opened")
@@ -191,7 +191,7 @@ async def test_a_reply_reaches_the_parents_channel(queue: ConcernQueue, outbox: 
     assert message.kind == "message" and message.concern_id == concern.id
     assert message.payload["chat_id"] == "D42" and message.payload["ref"] == concern.ref
     assert "We've asked for it to be taken down." in message.payload["text"]
-    assert await kinds(outbox, "office") == [("office", "concern_opened")] + [("office", "concern_updated")] * 2
+    assert await kinds(outbox, "office:orchard") == [("office:orchard", "concern_opened")] + [("office:orchard", "concern_updated")] * 2
     reply_event = (await queue.events(concern.ref))[-1]
     assert (reply_event.actor, reply_event.action, reply_event.detail) == (
         "Alice", "replied", "We've asked for it to be taken down.",
@@ -258,7 +258,7 @@ async def test_resolve_tells_the_parent_and_reopen_restarts_the_promise(
     assert [(e.actor, e.action) for e in await queue.events(concern.ref)] == [
         ("telegram:u1", "opened"), ("Alice", "claimed"), ("Alice", "resolved"), ("Bob", "reopened"),
     ]  # fmt: skip
-    assert [i.kind for i in await outbox.items(channel="office")] == ["concern_opened"] + ["concern_updated"] * 3
+    assert [i.kind for i in await outbox.items(channel="office:orchard")] == ["concern_opened"] + ["concern_updated"] * 3
 
 
 async def test_the_audit_trail_records_who_did_what_and_when(queue: ConcernQueue, clock: Clock) -> None:
@@ -314,7 +314,7 @@ async def test_a_parent_can_withdraw_only_their_own(queue: ConcernQueue, outbox:
     withdrawn = await queue.withdraw(mine.ref.lower(), channel="telegram", user_id="u1")
     assert withdrawn.status == "withdrawn" and withdrawn.resolved_at is not None
     assert withdrawn.status_words() == "withdrawn"
-    assert [i.kind for i in await outbox.items(channel="office")][-1] == "concern_updated"
+    assert [i.kind for i in await outbox.items(channel="office:orchard")][-1] == "concern_updated"
     assert (await queue.events(mine.ref))[-1].actor == "telegram:u1"
     with pytest.raises(ConcernConflict, match="already withdrawn"):
         await queue.withdraw(mine.ref, channel="telegram", user_id="u1")
@@ -350,7 +350,7 @@ async def test_overdue_reminders_at_most_once_a_day(queue: ConcernQueue, outbox:
     assert await queue.remind_overdue() == 0
     clock.advance(hours=1)
     assert await queue.remind_overdue() == 1
-    reminders = await outbox.items(channel="office")
+    reminders = await outbox.items(channel="office:orchard")
     assert [i.payload for i in reminders if i.kind == "concern_overdue"] == [{"ref": overdue.ref}] * 2
     assert (await queue.get(overdue.ref)).reminded_at == clock()
 
@@ -457,6 +457,27 @@ async def test_forgetting_a_concern_shown_in_the_office_asks_the_office_to_blank
 
     await retention.forget_user("telegram", "u1")
 
-    removed = [i for i in await outbox.items(channel="office") if i.kind == "concern_removed"]
+    removed = [i for i in await outbox.items(channel="office:orchard") if i.kind == "concern_removed"]
     assert [(i.payload["ref"], i.payload["office_post_ref"]) for i in removed] == [(shown.ref, "1700000000.000100")]
     assert SUMMARY not in str(removed[0].payload)
+
+
+async def test_an_office_acting_for_one_school_cannot_touch_another_schools_concern(
+    queue: ConcernQueue, outbox: Outbox
+) -> None:
+    orchard = await raise_concern(queue)
+    roose = await raise_concern(queue, "u2", school_id="roose")
+    assert [i.channel for i in await outbox.items()] == ["office:orchard", "office:roose"]
+    before = await outbox.items()
+    attempts = (
+        queue.claim(orchard.ref, by="Roose office", school="roose"),
+        queue.reply(orchard.ref, by="Roose office", text="hello", school="roose"),
+        queue.note(orchard.ref, by="Roose office", text="hello", school="roose"),
+        queue.resolve(orchard.ref, by="Roose office", school="roose"),
+        queue.get(orchard.ref, school="roose"),
+    )
+    for attempt in attempts:
+        with pytest.raises(ConcernNotFound, match=f"There is no concern {orchard.ref}"):
+            await attempt
+    assert [e.action for e in await queue.events(orchard.ref)] == ["opened"] and await outbox.items() == before
+    assert (await queue.claim(roose.ref, by="Roose office", school="roose")).claimed_by == "Roose office"
