@@ -154,3 +154,10 @@ def test_a_promise_the_policy_does_not_make_is_refused(tmp_path: Path, promise: 
     with pytest.raises(KnowledgeError) as caught:
         load_knowledge_base(intents_dir=intents, knowledge_dir=knowledge)
     assert complaint in str(caught.value) and "oak.yaml:" in str(caught.value)
+
+
+def test_every_intent_is_taught_with_stories(kb: KnowledgeBase) -> None:
+    """Long, story-like messages are how parents really write: every intent carries some (docs/data-formats.md)."""
+    thin = {intent.id: len(intent.stories) for intent in kb.intents.values() if len(intent.stories) < 5}
+    assert not thin, f"intents with fewer than 5 stories: {thin}"
+    assert len(kb.intent("concern_safeguarding").stories) >= 25
