@@ -97,27 +97,35 @@ class Inbox:
 
     async def begin(self, channel: str, key: str) -> bool:
         """Count an attempt at handling; False (and set aside) when it has failed too often already."""
+        return (await self.begin_many(channel, [key])).get(key, False)
 
-        def start(db: Database) -> bool:
-            db.execute(
-                "UPDATE inbox SET attempts = attempts + 1 WHERE channel = ? AND key = ? AND status = ?",
-                [channel, key, InboxStatus.PENDING.value],
-            )
-            row = db.execute("SELECT attempts, status FROM inbox WHERE channel = ? AND key = ?", [channel, key]).fetchone()
-            if row is None or row[1] != InboxStatus.PENDING.value:
-                return False
-            if row[0] > MAX_ATTEMPTS:
-                db.execute(
-                    "UPDATE inbox SET status = ?, payload = NULL, done_at = ? WHERE channel = ? AND key = ?",
-                    [InboxStatus.FAILED.value, iso(self.clock()), channel, key],
-                )
-                return False
-            return True
+    async def begin_many(self, channel: str, keys: list[str]) -> dict[str, bool]:
+        """Count an attempt at each; an update that already failed MAX_ATTEMPTS times is set aside."""
+        if not keys:
+            return {}
+        pending, failed, stamp = InboxStatus.PENDING.value, InboxStatus.FAILED.value, iso(self.clock())
 
-        ok = await self.store.run(start)
-        if not ok:
-            log.error("inbox %s update=%s set aside: not pending, or failed %d times", channel, key, MAX_ATTEMPTS)
-        return ok
+        def start(db: Database) -> dict[str, bool]:
+            allowed: dict[str, bool] = {}
+            with db.atomic():
+                for key in keys:
+                    db.execute(
+                        "UPDATE inbox SET attempts = attempts + 1 WHERE channel = ? AND key = ? AND status = ?",
+                        [channel, key, pending],
+                    )
+                    row = db.execute("SELECT attempts, status FROM inbox WHERE channel = ? AND key = ?", [channel, key]).fetchone()
+                    allowed[key] = row is not None and row[1] == pending and row[0] <= MAX_ATTEMPTS
+                    if row is not None and row[1] == pending and not allowed[key]:
+                        db.execute(
+                            "UPDATE inbox SET status = ?, payload = NULL, done_at = ? WHERE channel = ? AND key = ?",
+                            [failed, stamp, channel, key],
+                        )
+            return allowed
+
+        allowed = await self.store.run(start)
+        if refused := [key for key, ok in allowed.items() if not ok]:
+            log.error("inbox %s: %d update(s) set aside after failing %d times", channel, len(refused), MAX_ATTEMPTS)
+        return allowed
 
     async def done(self, channel: str, key: str) -> None:
         """Handled: forget the payload, keep the key so a redelivery is recognised."""

@@ -15,22 +15,15 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 from telegram import BotCommand, Chat, InlineKeyboardMarkup, Message, Update, User
-from telegram.error import TelegramError
-from telegram.ext import (
-    ApplicationBuilder,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from adapters.telegram import delivery
 from adapters.telegram.reading import GROUP_CHATS, Heard, addressed, hear
 from adapters.telegram.rendering import escape, keyboard, link_keyboard, render
 from adapters.telegram.settings import TelegramSettings
-from adapters.telegram.transport import ALLOWED_UPDATES, PerUserOrder, TelegramApp, WebhookServer, file_url
+from adapters.telegram.intake import DurableUpdates
+from adapters.telegram.transport import PerUserOrder, TelegramApp, WebhookServer, file_url
 from chatbot.errors import ConfigError, UserError
 from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
 from chatbot.outbox import DeliveryLoop
@@ -65,6 +58,11 @@ def _owed_an_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return message is not None and addressed(message, bot_id=bot.id, bot_username=bot.username)
 
 
+def _report_polling_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("telegram polling stopped: %s", task.exception())
+
+
 class TelegramAdapter:
     """Runs the bot (polling or webhook) and its outbox delivery loop."""
 
@@ -91,24 +89,26 @@ class TelegramAdapter:
         self.delivery = DeliveryLoop(
             outbox=runtime.outbox, channel=CHANNEL, deliver=self.deliver, idle_sleep=delivery_idle_sleep
         )
-        self.application: TelegramApp = self._build(concurrency)
+        self.processor = PerUserOrder(concurrency)
+        self.application: TelegramApp = self._build()
+        self.updates = DurableUpdates(application=self.application, inbox=runtime.inbox, processor=self.processor)
         self._albums: OrderedDict[str, None] = OrderedDict()
         self._stop_delivery = asyncio.Event()
         self._delivery_task: asyncio.Task[None] | None = None
-        self._webhook = WebhookServer(settings=settings, application=self.application)
+        self._poll_task: asyncio.Task[None] | None = None
+        self._webhook = WebhookServer(settings=settings, application=self.application, receive=self.updates.receive)
 
-    def _build(self, concurrency: int) -> TelegramApp:
+    def _build(self) -> TelegramApp:
+        """No Updater: it would confirm updates to Telegram before they are stored (see intake.py)."""
         builder = (
             ApplicationBuilder()
             .token(self.settings.token)
             .base_url(self.settings.api_url)
             .base_file_url(self.settings.file_url or file_url(self.settings.api_url))
-            .concurrent_updates(PerUserOrder(concurrency))
+            .concurrent_updates(self.processor)
+            .updater(None)
         )
-        if self.settings.mode == "webhook":
-            builder = builder.updater(None)
         app: TelegramApp = builder.build()
-        app.add_handler(TypeHandler(Update, self._once), group=-1)
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGES, self._on_message))
         app.add_error_handler(self._on_error)
@@ -129,14 +129,18 @@ class TelegramAdapter:
         """Connect, start taking updates and delivering the outbox; returns once running."""
         logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs every URL, and each holds the token
         try:
-            await self.application.initialize()
+            try:
+                await self.application.initialize()
+            except InvalidToken:
+                raise ConfigError("Telegram rejected the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather.") from None
             await self._set_commands()
             await self.application.start()
+            await self.updates.replay_pending()  # what the last run stored but never handled comes first
             if self.settings.mode == "webhook":
                 await self._webhook.start()
             else:
-                assert self.application.updater is not None
-                await self.application.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+                self._poll_task = asyncio.create_task(self.updates.poll(), name="telegram-polling")
+                self._poll_task.add_done_callback(_report_polling_end)
         except BaseException:
             await self.stop()  # half-started: release the HTTP client and the server port
             raise
@@ -146,10 +150,12 @@ class TelegramAdapter:
 
     async def stop(self) -> None:
         """Stop taking updates, finish those in hand, stop delivering, disconnect."""
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            await asyncio.gather(self._poll_task, return_exceptions=True)
+            self._poll_task = None
         await self._webhook.stop()
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        await self.updates.drain()
         if self.application.running:
             await self.application.stop()
         if self._delivery_task is not None:
@@ -172,12 +178,6 @@ class TelegramAdapter:
         await delivery.deliver(self.application.bot, item)
 
     # -- handlers ----------------------------------------------------------------------------
-
-    async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Telegram delivers at least once; each update id is handled at most once."""
-        if await self.inbox.seen_before(CHANNEL, str(update.update_id)):
-            log.info("telegram update=%s seen before; skipped", update.update_id)
-            raise ApplicationHandlerStop
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat

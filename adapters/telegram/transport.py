@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import Any, Awaitable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 from telegram import Update
@@ -78,11 +78,18 @@ def _order_key(update: object) -> int | None:
 
 
 class WebhookServer:
-    """Receives Telegram's POSTs and queues each genuine update for the application."""
+    """Receives Telegram's POSTs; each genuine update is stored (by `receive`) before the 200."""
 
-    def __init__(self, *, settings: TelegramSettings, application: TelegramApp) -> None:
+    def __init__(
+        self,
+        *,
+        settings: TelegramSettings,
+        application: TelegramApp,
+        receive: Callable[[list[dict[str, Any]]], Awaitable[bool]],
+    ) -> None:
         self.settings = settings
         self.application = application
+        self.receive = receive
         self._runner: web.AppRunner | None = None
 
     @property
@@ -118,9 +125,11 @@ class WebhookServer:
             log.warning("telegram webhook: refused a request without the right secret token")
             return web.Response(status=403, text="forbidden")
         try:
-            update = Update.de_json(await request.json(), self.application.bot)
+            raw = await request.json()
+            Update.de_json(raw, self.application.bot)
+            int(raw["update_id"])
         except (ValueError, TypeError, KeyError, AttributeError):
             log.warning("telegram webhook: refused a body that is not an update")
             return web.Response(status=400, text="not an update")
-        await self.application.update_queue.put(update)
+        await self.receive([raw])  # stored (or, if the disk is gone, handled from memory) before Telegram hears 200
         return web.Response(text="ok")

@@ -120,6 +120,11 @@ class FakeTelegramAPI:
         self._arrived.set()
         return int(update["update_id"])
 
+    @property
+    def unconfirmed(self) -> int:
+        """Updates Telegram would still hand out (not yet confirmed by a later getUpdates offset)."""
+        return len(self._pending)
+
     def fail(
         self,
         method: str,
