@@ -18,7 +18,7 @@ from chatbot.inbox import InboxStatus
 from chatbot.knowledge import KnowledgeBase
 from chatbot.matching import Matcher
 from chatbot.messages import Incoming, Reply
-from tests.adapters.telegram.test_adapter import fake, running  # noqa: F401  (the fixture)
+from tests.adapters.telegram.test_adapter import eventually, fake, running  # noqa: F401  (the fixture)
 from tests.fakes.telegram_api import FakeTelegramAPI, text_update
 
 
@@ -50,7 +50,10 @@ async def test_polled_updates_confirmed_to_telegram_are_answered_after_a_restart
     async with running(fake, tmp_path, kb, matcher) as second:
         for chat in parents:
             await fake.wait_sent(chat, 1, timeout=20)
-        assert (await second.runtime.inbox.counts("telegram"))[InboxStatus.PENDING] == 0
+        async def all_done() -> bool:
+            return (await second.runtime.inbox.counts("telegram"))[InboxStatus.PENDING] == 0
+
+        await eventually(all_done, what="every update marked done")
     assert all(len(fake.sent(chat)) == 1 for chat in parents)  # answered once each, not twice
 
 
