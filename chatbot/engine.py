@@ -275,7 +275,7 @@ class Engine:
                 return _ask_privately(intent_id)
             return await self.meta.get(intent_id, self.meta["out_of_scope"])(turn, intent_id, confidence)
         answer = turn.school.answers.get(intent_id)
-        if answer is None:
+        if answer is None or not answer.reviewed:  # a drafted answer is not given until a person has checked it
             return Reply(
                 text=replies.silence(turn.school, intent), buttons=(replies.CONTACT_BUTTON,),
                 intent=intent_id, confidence=confidence,

@@ -80,3 +80,13 @@ def check_knowledge(*, intents_dir: Path, knowledge_dir: Path, catalogue: Path) 
                     f"{school.file}:{section.line}: section {section.id!r} is not word for word in {school.source.name}"
                 )
     return kb, problems
+
+
+def unreviewed_answers(kb: KnowledgeBase) -> list[str]:
+    """Drafted answers still waiting for a person's review: not problems, but not yet given to anyone."""
+    return [
+        f"{school.file}:{answer.line}: answer {answer.intent!r} is a draft (reviewed: false)"
+        for school in kb.schools.values()
+        for answer in school.answers.values()
+        if not answer.reviewed
+    ]

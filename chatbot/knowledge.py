@@ -76,6 +76,7 @@ class Answer:
     cites: tuple[str, ...]
     outcomes: tuple[Outcome, ...] = ()
     line: int = 0
+    reviewed: bool = True  # False: drafted by `chatbot kb draft`, not yet checked by a person; never given to users
 
     def outcome_for(self, facts: Mapping[str, str]) -> Outcome | None:
         return next((o for o in self.outcomes if o.matches(facts)), None)
@@ -331,7 +332,11 @@ def _load_answers(
         cites = _cites(path, f"answer {intent_id!r}", line, entry.get("cites"), sections, problems)
         if not cites:
             problems.add(path, line, f"answer {intent_id!r} cites no section: every answer must quote its clause")
+        reviewed = entry.get("reviewed", True)
+        if not isinstance(reviewed, bool):
+            problems.add(path, line, f"answer {intent_id!r}: 'reviewed' must be true or false")
         answers[intent_id] = Answer(
+            reviewed=reviewed is not False,
             intent=intent_id,
             text=str(_text(entry.get("text"))),
             cites=cites,

@@ -75,7 +75,7 @@ def citations(school: School, section_ids: tuple[str, ...]) -> tuple[Citation, .
 def open_door(school: School) -> str:
     """The school's own open-door offer, from its answer if it has one."""
     answer = school.answers.get("open_door")
-    if answer is not None:
+    if answer is not None and answer.reviewed:
         return answer.text
     return f"If you have a concern, please speak to {school.contact('office', 'the school office')} directly."
 
@@ -112,7 +112,8 @@ STAFF_EXAMPLES = {
 def examples(school: School, audience: str, count: int = 3) -> list[str]:
     """Example questions this school's own policy answers, for greetings and /help."""
     table = STAFF_EXAMPLES if audience == "staff" else PARENT_EXAMPLES
-    return [question for intent, question in table.items() if intent in school.answers][:count]
+    answered = {intent for intent, answer in school.answers.items() if answer.reviewed}
+    return [question for intent, question in table.items() if intent in answered][:count]
 
 
 def _try(school: School, audience: str, count: int = 3) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -79,3 +81,34 @@ def _print_review(report: CoverageReport) -> None:
 def mount_kb_tools(kb_app: typer.Typer) -> None:
     """Add the whole-knowledge-base tools to `chatbot kb`."""
     kb_app.command("coverage")(kb_coverage)
+    kb_app.command("draft")(kb_draft)
+
+
+def kb_draft(
+    policy: Path = typer.Argument(..., help="The school's policy: .txt, .docx or .pdf."),
+    school: str = typer.Option(..., "--school", help="The new school's id, e.g. oakfield (letters, digits, hyphens)."),
+    name: str = typer.Option(..., "--name", help="The school's name, e.g. \"Oakfield Primary School\"."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Where to write ID.yaml and sources/ (default: knowledge/)."),
+) -> None:
+    """Draft a new school's knowledge file from its policy; every answer is marked for review."""
+    from chatbot.kb.draft import draft_from_file
+    from chatbot.knowledge import load_intents
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", school):
+        raise _fail(f"--school {school!r}: use lower-case letters, digits and hyphens, e.g. oakfield")
+    settings = _settings()
+    target_dir = out_dir or settings.knowledge_dir
+    if (target_dir / f"{school}.yaml").exists():
+        raise _fail(f"{target_dir / f'{school}.yaml'} already exists: choose another --out or remove it first")
+    try:
+        intents = load_intents(settings.intents_dir)
+        draft, written = draft_from_file(
+            school_id=school, name=name, policy=policy, out_dir=target_dir, intents=list(intents.values())
+        )
+    except (KnowledgeError, UserError) as error:
+        raise _fail(str(error)) from None
+    out.print(
+        f"Drafted {written}: {len(draft.sections)} sections, {len(draft.answers)} draft answers "
+        f"(every one reviewed: false), in {draft.seconds:.1f} s."
+    )
+    out.print("Next: review each answer (docs/onboarding.md), then run `chatbot kb check`.")
