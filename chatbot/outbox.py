@@ -155,7 +155,7 @@ class Outbox:
             with write_transaction(db):
                 rows = list(
                     db.query(
-                        "SELECT id, channel, kind, key, payload, attempts FROM outbox WHERE channel = ?"
+                        "SELECT id, channel, kind, key, payload, attempts, status FROM outbox WHERE channel = ?"
                         " AND ((status = ? AND next_attempt_at <= ?) OR (status = ? AND COALESCE(lease_until, '') <= ?))"
                         " ORDER BY id LIMIT ?",
                         [channel, PENDING, stamp, SENDING, stamp, limit],
@@ -166,6 +166,9 @@ class Outbox:
                         "UPDATE outbox SET status = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                         [SENDING, lease, row["id"]],
                     )
+            if reclaimed := [row["id"] for row in rows if row["status"] == SENDING]:
+                # A lease ran out: the process delivering it died, perhaps after sending. Counted, as a possible double send.
+                log.warning("outbox %s: %d item(s) re-claimed after a lease ran out (possible double send)", channel, len(reclaimed))
             return [
                 OutboxItem(
                     id=row["id"],
@@ -287,9 +290,9 @@ class DeliveryLoop:
         deliver: Callable[[OutboxItem], Awaitable[None]],
         base_delay: float = 1.0,
         max_delay: float = 300.0,
-        batch: int = 20,
+        batch: int = 1,
         idle_sleep: float = 0.5,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 15.0,
     ) -> None:
         self.outbox = outbox
         self.channel = channel

@@ -15,6 +15,7 @@ from typing import Any, Coroutine, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from chatbot.config import PROJECT_ROOT, Settings, load_settings
@@ -35,7 +36,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]{message}[/]", markup=True)
+    err.print(f"[red]{escape(message)}[/]", markup=True)
     return typer.Exit(1)
 
 
