@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chatbot.engine import Engine
-from chatbot.errors import UserError
+from chatbot import boundary
 from chatbot.messages import Audience, Button, Incoming, InputKind, OutboxItem, Reply
 
 CHANNEL = "console"
@@ -84,10 +84,7 @@ class ConsoleChat:
         return None
 
     async def turn(self, line: str) -> Reply:
-        try:
-            return await self.engine.handle(self._incoming(line))
-        except UserError as err:
-            return Reply(text=str(err))
+        return await boundary.answer(self.engine.handle, self._incoming(line))
 
     async def run(self) -> None:
         if self.school_id:

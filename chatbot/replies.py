@@ -293,6 +293,7 @@ def _refs(refs: tuple[str, ...]) -> str:
 
 # -- conversation wording the engine uses (kept here so the voice stays in one place) --------------
 
+APOLOGY = "Sorry, something went wrong on my side. Please try again."
 GROUP_PRIVATE = (
     "Concerns are private, so I don't collect them in a group chat. "
     "Please message me privately and I'll help you raise it with the school."

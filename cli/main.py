@@ -102,22 +102,30 @@ def ask(
     user: str = typer.Option("cli", "--user", help="The asking user's id."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
 ) -> None:
-    """Answer one message and exit."""
+    """Answer one message and exit; a number picks a button from your last reply; office replies are shown."""
     from adapters.console import render
+    from chatbot import boundary
     from chatbot.runtime import open_runtime
+    from cli import ask as asking
 
     settings = _settings()
     who = _audience(audience)
+    remembered = asking.buttons_file(settings.db_path)
 
     async def main() -> None:
         async with open_runtime(settings) as rt:
-            reply = await rt.engine.handle(
-                Incoming(channel="cli", user_id=user, chat_id=user, school_id=school, audience=who, text=text)
-            )
+            rt.kb.school(school)  # an unknown school is a user error: exit 1
+            buttons = await asking.offered(remembered, user)
+            message = asking.incoming(text, user=user, school=school, audience=who, buttons=buttons)
+            reply = await boundary.answer(rt.engine.handle, message)
+            await asking.remember(remembered, user, reply)
+            waiting = await asking.waiting_for(rt.outbox, user)
             if as_json:
-                out.print_json(json.dumps(reply.as_dict(), ensure_ascii=False))
-            else:
-                out.print(render(reply), markup=False)
+                out.print_json(json.dumps(reply.as_dict() | {"waiting": waiting}, ensure_ascii=False))
+                return
+            out.print(render(reply), markup=False)
+            for note in waiting:
+                out.print(f"\nschool office> {note}", markup=False)
 
     _run(main())
 

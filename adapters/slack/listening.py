@@ -7,7 +7,7 @@ import functools
 import logging
 from typing import Any, Awaitable, Callable, ParamSpec, Protocol
 
-from adapters.slack.web_api import where
+from chatbot.boundary import where
 
 log = logging.getLogger(__name__)
 

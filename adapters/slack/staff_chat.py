@@ -17,8 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks as kit
 from adapters.slack.listening import Tracker
-from adapters.slack.web_api import DEAD_CHAT_ERRORS, slack_errors, where
-from chatbot.errors import Undeliverable, UserError
+from adapters.slack.web_api import DEAD_CHAT_ERRORS, slack_errors
+from chatbot import boundary
+from chatbot.errors import Undeliverable
 from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 COMMAND = "/policy"
 COMMAND_WORDS = frozenset({"help", "start", "school", "privacy", "concerns", "forget", "cancel"})
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 
 class Handles(Protocol):
     """The one thing staff chat needs from the engine."""
@@ -94,13 +94,7 @@ class StaffChat:
         )  # fmt: skip
 
     async def _answer(self, incoming: Incoming) -> Reply:
-        try:
-            return await self.engine.handle(incoming)
-        except UserError as err:
-            return Reply(text=str(err))
-        except Exception as exc:
-            log.error("engine failed on a slack %s: %s at %s", incoming.kind.value, type(exc).__name__, where(exc))
-            return Reply(text=SORRY)
+        return await boundary.answer(self.engine.handle, incoming)
 
     async def _first_time(self, body: dict[str, Any]) -> bool:
         """Slack redelivers events it thinks we missed (X-Slack-Retry-Num): handle each event_id once."""

@@ -58,11 +58,3 @@ def error_code_of(err: DeliveryError) -> str:
     """The Slack error code behind a mapped DeliveryError, if it came from the Web API."""
     cause = err.__cause__
     return error_code(cause) if isinstance(cause, SlackApiError) else ""
-
-
-def where(exc: BaseException) -> str:
-    """file:line of the innermost frame, so a failure can be found without logging its message."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"

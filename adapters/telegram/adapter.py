@@ -24,7 +24,8 @@ from adapters.telegram.rendering import escape, keyboard, link_keyboard, render
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.intake import DurableUpdates
 from adapters.telegram.transport import PerUserOrder, TelegramApp, WebhookServer, file_url
-from chatbot.errors import ConfigError, UserError
+from chatbot import boundary, replies
+from chatbot.errors import ConfigError
 from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
 from chatbot.outbox import DeliveryLoop
 from chatbot.runtime import Runtime
@@ -32,7 +33,6 @@ from chatbot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-APOLOGY = "Sorry, something went wrong on my side. Please try again."
 COMMANDS = (
     BotCommand("start", "Start, or choose your school"),
     BotCommand("help", "What I can help with"),
@@ -226,7 +226,7 @@ class TelegramAdapter:
         log.error("telegram update=%s failed: %s\n%s", update_id, type(error).__name__, where)
         if isinstance(update, Update) and update.effective_chat is not None and _owed_an_answer(update, context):
             try:
-                await context.bot.send_message(chat_id=update.effective_chat.id, text=APOLOGY)
+                await context.bot.send_message(chat_id=update.effective_chat.id, text=replies.APOLOGY)
             except TelegramError as exc:
                 log.warning("telegram update=%s: apology not sent (%s)", update_id, type(exc).__name__)
 
@@ -243,10 +243,7 @@ class TelegramAdapter:
         )  # fmt: skip
 
     async def _ask(self, incoming: Incoming) -> Reply:
-        try:
-            return await self.engine.handle(incoming)
-        except UserError as err:
-            return Reply(text=str(err))
+        return await boundary.answer(self.engine.handle, incoming)
 
     async def _converse(self, update_id: int, incoming: Incoming, *, chat_id: int, reply_to: int | None) -> None:
         reply = await self._ask(incoming)

@@ -96,3 +96,24 @@ def test_eval_json_reports_every_case_and_the_figures() -> None:
     assert data["cases"] == len(data["cases_detail"]) > 200
     assert {"predicted", "confidence", "urgent", "gold"} <= set(data["cases_detail"][0])
     assert {"accuracy", "out_of_scope_recall", "safeguarding_recall", "false_urgent_rate", "per_intent", "confused_pairs"} <= set(data)
+
+
+def test_the_worked_example_runs_end_to_end_with_numbers_and_the_offices_reply() -> None:
+    def ask(text: str, user: str = "mum1") -> str:
+        result = runner.invoke(app, ["ask", "--school", "orchard", "--user", user, text])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    consent = ask("my son is being picked on every day at lunchtime by two boys in his class")
+    assert "[1] Yes, pass it on" in consent
+    assert "[1] Reply here" in ask("1")
+    lodged = ask("1")
+    assert "as C-0001" in lodged
+    assert "school office>" not in ask("thanks", user="dad2")  # nothing waits for someone else
+    replied = runner.invoke(app, ["queue", "reply", "C-0001", "--as", "Mrs Shah", "We'll call you tomorrow."])
+    assert replied.exit_code == 0, replied.output
+    status = ask("what's happening with my concern?")
+    assert "answered by the office" in status
+    assert "school office> The school has replied about your concern C-0001" in status
+    assert "We'll call you tomorrow." in status
+    assert "school office>" not in ask("thanks")  # shown once
