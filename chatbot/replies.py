@@ -254,7 +254,8 @@ def privacy(school: School, policy: RetentionPolicy) -> str:
         "What I keep, and who sees it:",
         "- Your school and where you are in a conversation with me, so I can carry on if I restart. "
         "Only this bot uses it; it stays until you use /forget.",
-        "- I don't keep your questions. If you start telling me about a concern but don't send it, "
+        "- I don't keep your questions: a message is held only until I've answered it, then its words are "
+        "deleted. If you start telling me about a concern but don't send it, "
         f"I clear what you typed when you stop or finish, or after {_hours(policy.unsent_text_hours)} at most.",
         f"- A concern you choose to send (its words, how to reply, and your phone number if you give one) "
         f"goes to {office} at {school.name}. Only that school's office staff see it, and they use it only "

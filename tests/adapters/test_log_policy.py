@@ -175,3 +175,33 @@ def test_a_library_below_warning_is_dropped_and_a_body_is_cut() -> None:
     body = "A global middleware (m) skipped calling either `next()` without providing a response for the request ({'text': 'hi'})"
     loud = logging.LogRecord("adapters.slack.bolt:AsyncApp", logging.WARNING, __file__, 1, body, None, None)
     assert Redactor().filter(loud) and "hi" not in loud.getMessage().split("skipped")[1]
+
+
+def test_serve_logging_filters_every_record_and_knows_the_configured_secrets() -> None:
+    from dataclasses import replace
+
+    from adapters.log_policy import CHATTY_LIBRARIES, configure_logging, platform_secrets
+    from chatbot.config import Settings
+
+    settings = replace(Settings(), platforms={
+        "telegram": {"token": "555000:live-token-value", "webhook_secret": "hook-secret-value"},
+        "slack": {"bot_token": "xoxb-live", "signing_secret": "sign-secret-value", "office_channel": "C0OFFICE"},
+    })  # fmt: skip
+    secrets = set(platform_secrets(settings)) - {None}
+    assert {"555000:live-token-value", "hook-secret-value", "xoxb-live", "sign-secret-value"} <= secrets
+
+    root = logging.getLogger()
+    before, root_level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in CHATTY_LIBRARIES}
+    try:
+        configure_logging(verbose=True, secrets=secrets)
+        [added] = [h for h in root.handlers if h not in before]
+        assert root.level == logging.DEBUG and logging.getLogger("httpx").level == logging.WARNING
+        record = logging.LogRecord("chatbot.x", logging.INFO, __file__, 1, "sig %s", ("sign-secret-value",), None)
+        assert added.filter(record) and record.getMessage() == "sig [redacted]"
+    finally:
+        for handler in [h for h in root.handlers if h not in before]:
+            root.removeHandler(handler)
+        root.setLevel(root_level)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
