@@ -36,7 +36,7 @@ from chatbot.runtime import load_kb, open_runtime  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, text_update  # noqa: E402
 
 SCHOOL = "st-lukes"
-DEV_SET = ROOT.parent / "shared" / "eval" / "dev.yaml"
+DEV_SET = ROOT / "eval" / "dev.yaml"
 
 
 def percentile(values: list[float], pct: float) -> float:

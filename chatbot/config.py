@@ -48,6 +48,7 @@ class Settings:
     db_path: Path = Path("chatbot.db")
     intents_dir: Path = PROJECT_ROOT / "intents"
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    cache_dir: Path | None = PROJECT_ROOT / ".cache"  # example embeddings, trained weights; None: keep nothing
     schools: tuple[str, ...] | None = None  # None: every school in knowledge_dir
     timezone: str = "Europe/London"
     office_hours: OfficeHours = field(default_factory=OfficeHours)
@@ -175,6 +176,7 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         db_path=rel(env.get("CHATBOT_DB") or data.get("database"), Path.cwd() / "chatbot.db"),
         intents_dir=rel(data.get("intents_dir"), PROJECT_ROOT / "intents"),
         knowledge_dir=rel(data.get("knowledge_dir"), PROJECT_ROOT / "knowledge"),
+        cache_dir=rel(env.get("CHATBOT_CACHE_DIR") or data.get("cache_dir"), PROJECT_ROOT / ".cache"),
         schools=schools,
         timezone=str(data.get("timezone") or "Europe/London"),
         office_hours=office,

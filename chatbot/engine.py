@@ -11,6 +11,7 @@ started or stored: the person is asked to message privately.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass, replace
@@ -22,22 +23,23 @@ from chatbot.account import Account
 from chatbot.actions import ChooseSchool, ContactOffice, Forget, FlowAnswer, NoneOfThese, PickIntent, Withdraw, decode
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ConcernQueue
-from chatbot.confidence import Decision, Thresholds, Verdict, decide, safeguarding_suspected
+from chatbot.confidence import Decision, Thresholds, Verdict, decide
 from chatbot.conversations import Conversation, ConversationStore
 from chatbot.errors import UnknownSchool
 from chatbot.flow_runner import FlowRunner, Turn
 from chatbot.flows import intake, photo
 from chatbot.knowledge import KnowledgeBase, School
-from chatbot.matching import Candidate, Matcher
+from chatbot.matching import Candidate
 from chatbot.messages import Button, Incoming, InputKind, Reply, Visibility
 from chatbot.retention import Retention
-from chatbot.safety import SafetyFinding, screen
+from chatbot.safeguarding import Assessment, Band, NetThresholds, assess
+from chatbot.safety import screen
 from chatbot.store import utcnow
+from chatbot.understanding.fusion import FusedMatcher
 
 log = logging.getLogger(__name__)
 
-MAX_MATCH_CHARS = 600  # long messages are matched on their opening
-LONG_MESSAGE_CHARS = 1500  # beyond this a message reads as a write-up, not a question
+LONG_MESSAGE_CHARS = 600  # this long, with no topic the policy covers, it reads as a write-up for the office
 MAX_CONCERN_CHARS = intake.MAX_CONCERN_CHARS
 SAFEGUARDING = "concern_safeguarding"
 # Slash commands are shortcuts to intents; /cancel is the one that is not.
@@ -48,20 +50,28 @@ PRIVATE_META = frozenset({"concern_status", "withdraw_concern", "forget_me", "ta
 
 @dataclass(frozen=True, kw_only=True)
 class Understanding:
-    """How a text was read: the safety finding, the ranked candidates, the decision."""
+    """How a text was read: the safeguarding band, the ranked candidates, the decision.
 
-    safety: SafetyFinding | None
+    The band is assessed with the engine's own thresholds when the text is read,
+    so `urgent` and `check` say what this engine would do.
+    """
+
+    safeguarding: Assessment
     candidates: list[Candidate]
     decision: Decision
 
     @property
     def urgent(self) -> bool:
-        return self.safety is not None or safeguarding_suspected(self.candidates)
+        return self.safeguarding.band is Band.URGENT
+
+    @property
+    def check(self) -> bool:
+        return self.safeguarding.band is Band.CHECK
 
     @property
     def intent(self) -> str:
         """The single label this reading amounts to (what the evaluation scores)."""
-        if self.urgent:
+        if self.safeguarding.band is not Band.NONE:
             return SAFEGUARDING
         if self.decision.verdict is Verdict.FALLBACK or self.decision.intent is None:
             return "out_of_scope"
@@ -75,12 +85,13 @@ class Engine:
         self,
         *,
         kb: KnowledgeBase,
-        matcher: Matcher,
+        matcher: FusedMatcher,
         conversations: ConversationStore,
         concerns: ConcernQueue,
         retention: Retention,
         calendars: Callable[[str], WorkingCalendar],
         thresholds: Thresholds = Thresholds(),
+        net: NetThresholds = NetThresholds(),
         clock: Callable[[], datetime] = utcnow,
         promises: Mapping[str, str] | None = None,
     ) -> None:
@@ -91,6 +102,7 @@ class Engine:
         self.retention = retention
         self.calendars = calendars
         self.thresholds = thresholds
+        self.net = net
         self.clock = clock
         self.account = Account(concerns=concerns, retention=retention)
         self.promises = dict(promises or {})  # each school's own reply time for concerns, from its settings
@@ -113,12 +125,13 @@ class Engine:
     # -- understanding (no side effects; the evaluation uses this) -----------
 
     def understand(self, text: str, *, audience: str) -> Understanding:
-        snippet = text[:MAX_MATCH_CHARS]
-        candidates = self.matcher.rank(snippet, audience=audience)
+        """Read the whole message (blocking: it embeds the text; `handle` runs this in a worker thread)."""
+        text = text[:MAX_CONCERN_CHARS]
+        reading = self.matcher.read(text, audience=audience)
         return Understanding(
-            safety=screen(text[:MAX_CONCERN_CHARS]),
-            candidates=candidates,
-            decision=decide(candidates, self.thresholds, terms=len(self.matcher.terms(snippet))),
+            safeguarding=assess(screen(text), reading, self.net),
+            candidates=reading.candidates,
+            decision=decide(reading.candidates, self.thresholds, terms=reading.terms),
         )
 
     # -- the turn ----------------------------------------------------------------
@@ -234,21 +247,22 @@ class Engine:
             return Reply(text=replies.empty_message())
         if not any(ch.isalnum() for ch in text):
             return Reply(text=replies.no_letters())
-        understanding = self.understand(text, audience=turn.audience)
-        if understanding.urgent:
+        understanding = await asyncio.to_thread(self.understand, text, audience=turn.audience)
+        if understanding.safeguarding.band is not Band.NONE:
             return await self._urgent(turn, text, understanding.decision.confidence, understanding)
         if turn.conv.in_flow and not turn.incoming.is_group:
             understood = understanding.decision.verdict is Verdict.ANSWER
             continued = await self.flows.text(turn, text, understood=understood)
             if continued is not None:
                 return continued
-        if len(text) > LONG_MESSAGE_CHARS:
-            if turn.incoming.is_group:
-                return _ask_privately("talk_to_person")
-            return await self._start_intake(turn, "general", text, 0.0, lead=intake.LONG_MESSAGE_LEAD, intent="talk_to_person")
         if _mostly_non_latin(text):
             return Reply(text=replies.english_only(turn.school), buttons=(replies.CONTACT_BUTTON,), intent="out_of_scope")
         decision = understanding.decision
+        no_topic = decision.verdict is Verdict.FALLBACK or decision.intent == "out_of_scope"
+        if no_topic and len(text) > LONG_MESSAGE_CHARS:  # a write-up the policy can't answer: the office can
+            if turn.incoming.is_group:
+                return _ask_privately("talk_to_person")
+            return await self._start_intake(turn, "general", text, 0.0, lead=intake.LONG_MESSAGE_LEAD, intent="talk_to_person")
         if decision.verdict is Verdict.ANSWER and decision.intent is not None:
             return await self._respond_to_intent(turn, decision.intent, decision.confidence, text=text)
         if decision.verdict is Verdict.SUGGEST:
@@ -298,7 +312,7 @@ class Engine:
         )  # fmt: skip
         if not incoming.is_group:
             await self.conversations.save(turn.conv.cleared())
-        found = understanding.safety.category if understanding and understanding.safety else "matcher"
+        found = (understanding.safeguarding.category or understanding.safeguarding.signal.value) if understanding else "chosen"
         log.warning("urgent concern %s school=%s category=%s", concern.ref, school.id, found)
         advice = replies.emergency(school, concern.ref, None)
         return Reply(

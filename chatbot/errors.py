@@ -37,6 +37,10 @@ class ConfigError(UserError):
     """The configuration file or environment is wrong."""
 
 
+class ModelError(ChatbotError):
+    """The sentence encoder's weights are missing or not the pinned file: an install problem, found at start-up."""
+
+
 class ConcernNotFound(UserError):
     def __init__(self, ref: str) -> None:
         self.ref = ref

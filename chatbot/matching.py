@@ -3,9 +3,12 @@
 1. Recall: TF-IDF over stemmed canonical words and word pairs, scoring each
    intent by its nearest examples and its centroid, plus a small keyword bonus;
    the linear classifier (classifier.py) adds its own top candidates.
-2. Rerank: rapidfuzz's token_sort_ratio between the message and each shortlisted
-   intent's examples (character level, so it forgives typos and word forms the
-   first stage splits apart), blended half and half with the classifier's score.
+2. Rerank: rapidfuzz's token-sort similarity between the message and each
+   shortlisted intent's examples (character level, so it forgives typos and word
+   forms the first stage splits apart), blended half and half with the
+   classifier's score. Each example's words are sorted once, at build, so the
+   rerank is a plain `fuzz.ratio` against the sorted message (same figures,
+   about 9x faster than token_sort_ratio re-sorting every example each time).
    Each stage was kept because it lifted cross-validated accuracy.
 
 Cheap and synchronous (about a millisecond a message), so the engine calls it
@@ -46,6 +49,11 @@ def _features(terms: tuple[str, ...]) -> list[str]:
     return feats
 
 
+def _sorted_words(text: str) -> str:
+    """Canonical words in sorted order: what token_sort_ratio compares."""
+    return " ".join(sorted(words(text)))
+
+
 def _normalised(vec: Vector) -> Vector:
     norm = math.sqrt(sum(w * w for w in vec.values()))
     return {k: w / norm for k, w in vec.items()} if norm else {}
@@ -59,7 +67,8 @@ class Matcher:
     RERANK_WEIGHT = 0.5
     CLASSIFIER_WEIGHT = 0.5
 
-    def __init__(self, *, intents: Mapping[str, Intent]) -> None:
+    def __init__(self, *, intents: Mapping[str, Intent], classifier: IntentClassifier | None = None) -> None:
+        """`classifier`: trained weights from the cache; without it they are trained here."""
         self._intents = dict(intents)
         self._intent_ids = list(intents)
         examples: list[tuple[int, tuple[str, ...]]] = []
@@ -102,9 +111,9 @@ class Matcher:
         self._keywords = [
             {tuple(content_terms(k)) for k in intent.keywords if content_terms(k)} for intent in intents.values()
         ]
-        self._classifier = IntentClassifier(intents=self._intents)
-        self._canonical_examples = {
-            intent.id: [" ".join(words(e)) for e in intent.examples] for intent in intents.values()
+        self.classifier = classifier or IntentClassifier.train(self._intents)
+        self._sorted_examples = {
+            intent.id: sorted({_sorted_words(e) for e in intent.examples}) for intent in intents.values()
         }
 
     def _vector(self, terms: Iterable[str]) -> Vector:
@@ -132,13 +141,13 @@ class Matcher:
         recalled = {c.intent: c.score for c in self._recall(text, audience=audience)[: self.SHORTLIST]}
         if not recalled:
             return []
-        opinion = {i: s for i, s in self._classifier.scores(text).items() if self._intents[i].serves(audience)}
+        opinion = {i: s for i, s in self.classifier.scores(text).items() if self._intents[i].serves(audience)}
         for intent_id in sorted(opinion, key=opinion.__getitem__, reverse=True)[:4]:
             recalled.setdefault(intent_id, 0.0)
-        canonical = " ".join(words(text))
+        query = _sorted_words(text)
         reranked = []
         for intent_id, recall_score in recalled.items():
-            match = process.extractOne(canonical, self._canonical_examples[intent_id], scorer=fuzz.token_sort_ratio)
+            match = process.extractOne(query, self._sorted_examples[intent_id], scorer=fuzz.ratio)
             closeness = match[1] / 100.0 if match else 0.0
             lexical = (1 - self.RERANK_WEIGHT) * recall_score + self.RERANK_WEIGHT * closeness
             score = (1 - self.CLASSIFIER_WEIGHT) * lexical + self.CLASSIFIER_WEIGHT * opinion.get(intent_id, 0.0)

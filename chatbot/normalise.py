@@ -37,9 +37,20 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-@lru_cache(maxsize=8192)
+SHORT_TEXT = 300  # only texts up to this long are cached: long ones are rarely repeated and cost 100s of KB each
+
+
 def words(text: str) -> tuple[str, ...]:
     """Canonical words of `text`: folded, phrases and text-speak mapped, stop words kept."""
+    return _cached_words(text) if len(text) <= SHORT_TEXT else _words(text)
+
+
+def content_terms(text: str) -> tuple[str, ...]:
+    """Stemmed content words: what the matcher compares."""
+    return _cached_terms(text) if len(text) <= SHORT_TEXT else _terms(text)
+
+
+def _words(text: str) -> tuple[str, ...]:
     folded = fold(text)
     folded = _AGE.sub(r" \1 yearold ", folded)
     folded = _PHRASE_PATTERN.sub(lambda m: PHRASES[m.group(1)], folded)
@@ -57,10 +68,12 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=8192)
-def content_terms(text: str) -> tuple[str, ...]:
-    """Stemmed content words: what the matcher compares."""
+def _terms(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit())
+
+
+_cached_words = lru_cache(maxsize=8192)(_words)
+_cached_terms = lru_cache(maxsize=8192)(_terms)
 
 
 def is_stopword(word: str) -> bool:

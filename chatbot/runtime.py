@@ -19,7 +19,7 @@ from chatbot.conversations import ConversationStore
 from chatbot.engine import Engine
 from chatbot.inbox import Inbox
 from chatbot.knowledge import KnowledgeBase, load_knowledge_base
-from chatbot.matching import Matcher
+from chatbot.understanding.fusion import FusedMatcher, build_matcher
 from chatbot.outbox import Outbox
 from chatbot.retention import Retention
 from chatbot.store import Store
@@ -58,13 +58,13 @@ def calendars_for(settings: Settings) -> Callable[[str], WorkingCalendar]:
 
 
 def build_engine(
-    *, settings: Settings, kb: KnowledgeBase, store: Store, matcher: Matcher | None = None
+    *, settings: Settings, kb: KnowledgeBase, store: Store, matcher: FusedMatcher | None = None
 ) -> tuple[Engine, ConcernQueue]:
     calendars = calendars_for(settings)
     concerns = ConcernQueue(store=store, calendars=calendars)
     engine = Engine(
         kb=kb,
-        matcher=matcher or Matcher(intents=kb.intents),
+        matcher=matcher or build_matcher(intents=kb.intents, cache_dir=settings.cache_dir),
         conversations=ConversationStore(store=store),
         concerns=concerns,
         retention=Retention(store=store, policy=settings.retention),
@@ -76,7 +76,7 @@ def build_engine(
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, kb: KnowledgeBase | None = None, matcher: Matcher | None = None
+    settings: Settings, *, kb: KnowledgeBase | None = None, matcher: FusedMatcher | None = None
 ) -> AsyncIterator[Runtime]:
     """Open the store and build the engine; close the store on exit.
 

@@ -134,6 +134,9 @@ def ask(
 def eval_command(
     file: Path = typer.Argument(..., help="A labelled file in the dev.yaml format."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON, with every case."),
+    report_dir: Path | None = typer.Option(
+        None, "--report", help="Also write the per-intent report (JSON) and a confusion matrix (PNG) into this directory."
+    ),
 ) -> None:
     """Measure understanding on a labelled file, through the bot's own engine."""
     from chatbot.evaluation import evaluate, load_cases
@@ -146,7 +149,12 @@ def eval_command(
     async def main() -> None:
         cases = load_cases(file)
         async with open_runtime(settings) as rt:
-            report = evaluate(rt.engine, cases)
+            report = await asyncio.to_thread(evaluate, rt.engine, cases)
+        if report_dir is not None:
+            from chatbot.evaluation_report import write_report
+
+            written = await asyncio.to_thread(write_report, report, report_dir)
+            err.print("wrote " + ", ".join(str(p) for p in written), markup=False)
         if as_json:
             out.print_json(json.dumps(report.as_dict(with_cases=True), ensure_ascii=False))
             return
@@ -162,9 +170,15 @@ def eval_command(
         s = report.summary()
         out.print(f"cases: {s['cases']}")
         out.print(f"top-1 accuracy: {s['accuracy']:.3f}")
+        out.print(f"top-3 accuracy (the right answer within one tap): {s['top3_accuracy']:.3f}")
         out.print(f"out-of-scope recall: {s['out_of_scope_recall']:.3f}")
-        out.print(f"safeguarding recall: {s['safeguarding_recall']:.3f}")
+        out.print(f"safeguarding recall (urgent or checked): {s['safeguarding_recall']:.3f}")
         out.print(f"false-urgent rate: {s['false_urgent_rate']:.3f}")
+        out.print(f"safeguarding check asked of other messages: {s['check_rate']:.3f}")
+        histogram = s["confidence_histogram"]
+        out.print("confidence  " + " ".join(f"{n / 10:.1f}+" for n in range(10)))
+        for side in ("right", "wrong"):
+            out.print(f"{side:<11} " + " ".join(f"{count:>4}" for count in histogram[side]))
 
     _run(main())
 

@@ -11,7 +11,7 @@ from chatbot.actions import ChooseSchool, ContactOffice, NoneOfThese, PickIntent
 from chatbot.config import Settings
 from chatbot.errors import UnknownSchool
 from chatbot.knowledge import KnowledgeBase
-from chatbot.matching import Matcher
+from chatbot.understanding.fusion import FusedMatcher
 from chatbot.messages import Audience, Incoming, InputKind, Reply, Visibility
 from chatbot.runtime import Runtime, open_runtime
 
@@ -51,7 +51,7 @@ async def test_photo_question_runs_the_guided_check_to_the_schools_cited_answer(
     assert {c.section_id for c in final.citations} == set(outcome.cites)
 
 
-async def test_the_photo_check_survives_a_restart(settings: Settings, kb: KnowledgeBase, matcher: Matcher) -> None:
+async def test_the_photo_check_survives_a_restart(settings: Settings, kb: KnowledgeBase, matcher: FusedMatcher) -> None:
     async with open_runtime(settings, kb=kb, matcher=matcher) as rt:
         first = await rt.engine.handle(say("is it ok to share the nativity video on facebook", school="st-lukes"))
         yes = action_for(first, "no")
@@ -305,7 +305,7 @@ async def test_the_intake_promises_no_reply_time_the_school_has_not_made(runtime
     assert "24 hours" not in reply.text and " by " not in reply.text
 
 
-async def test_a_schools_configured_reply_time_is_the_one_promised(settings: Settings, kb: KnowledgeBase, matcher: Matcher) -> None:
+async def test_a_schools_configured_reply_time_is_the_one_promised(settings: Settings, kb: KnowledgeBase, matcher: FusedMatcher) -> None:
     promised = replace(settings, reply_promises={"st-lukes": "within two working days"})
     async with open_runtime(promised, kb=kb, matcher=matcher) as rt:
         st_lukes = await rt.engine.handle(say("my son is being picked on at school every single day", school="st-lukes"))
@@ -314,3 +314,48 @@ async def test_a_schools_configured_reply_time_is_the_one_promised(settings: Set
     assert "they'll reply within two working days" in st_lukes.text
     assert "two working days" not in orchard.text
     assert "within two working days" in help_text.text
+
+
+# -- long, story-like messages and the safeguarding net ---------------------------------
+
+ACCOUNT_STORY = (
+    "Bit of background first. We moved house over the summer and my eldest started at the new school in "
+    "September. She's eleven now and nearly all of the girls in her form seem to be on TikTok and Snapchat "
+    "already, and she says she's the only one who isn't, which I doubt, but still. Her dad thinks it's harmless "
+    "as long as the account is private, I'm less sure, and we keep going round in circles about it at teatime. "
+    "I've read that most of these apps say thirteen is the minimum but nobody seems to pay attention to that. "
+    "Before we give in, I'd like to know where the school stands on children her age having these accounts, "
+    "and whether it's something you'd rather parents held off on."
+)
+GAME_STORY = (
+    "I didn't know who else to ask so here goes. For the past few weeks my son, who is nine, has been playing an "
+    "online game most evenings. Tonight I looked over his shoulder and someone he has only met in the game has "
+    "been telling him he is really mature for his age, has been sending him gift cards for the game, and now wants "
+    "him to move their chat onto a different app. The last message said it would be their little secret and not "
+    "to tell his mum. My son thinks this person is his best friend. I don't know what to do."
+)
+
+
+async def test_a_long_story_about_a_topic_gets_that_topic_not_the_office(runtime: Runtime) -> None:
+    assert len(ACCOUNT_STORY) > 600
+    reply = await runtime.engine.handle(say(ACCOUNT_STORY))
+    offered = {b.action for b in reply.buttons}
+    assert reply.intent == "children_accounts_age" or PickIntent("children_accounts_age") in offered
+    assert "writing this all down" not in reply.text
+    assert not reply.urgent
+
+
+async def test_a_child_at_risk_told_as_a_story_is_never_met_with_a_menu_or_a_policy_answer(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(say(GAME_STORY))
+    assert "call 999" in reply.text
+    assert reply.urgent or any("at risk" in b.label for b in reply.buttons)
+    assert not reply.citations
+
+
+async def test_understanding_uses_the_engines_own_net_thresholds(runtime: Runtime) -> None:
+    engine = runtime.engine
+    text = "a man online has been messaging my 10 year old and asked her to keep it secret"
+    assert engine.understand(text, audience="parent").urgent
+    engine.net = replace(engine.net, urgent_score=1.01, screen_urgent_score=1.01)
+    stricter = engine.understand(text, audience="parent")
+    assert not stricter.urgent and stricter.check

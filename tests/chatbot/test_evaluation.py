@@ -1,40 +1,77 @@
-"""The floors the product promises on the development set (see README for current figures)."""
+"""The floors the product promises on its own copies of the development sets (README has the figures).
+
+A missing set fails rather than skips: the floors must hold in a fresh clone and in CI.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from chatbot.evaluation import Report, evaluate, load_cases
+from chatbot.config import Settings
 from chatbot.errors import UserError
-from chatbot.runtime import Runtime
+from chatbot.evaluation import Report, evaluate, load_cases
+from chatbot.knowledge import KnowledgeBase
+from chatbot.runtime import open_runtime
+from chatbot.understanding.fusion import FusedMatcher
 
-from tests.conftest import DEV_SET
+from tests.conftest import REPO
 
-pytestmark = pytest.mark.skipif(not DEV_SET.exists(), reason="the shared development set is not beside the repo")
-
-
-@pytest.fixture
-async def report(runtime: Runtime) -> Report:
-    return evaluate(runtime.engine, load_cases(DEV_SET))
-
-
-async def test_top1_accuracy_floor(report: Report) -> None:
-    assert report.accuracy >= 0.85, report.confused_pairs()
+SHORT = REPO / "eval" / "dev.yaml"
+NARRATIVE = REPO / "eval" / "dev-narrative.yaml"
 
 
-async def test_out_of_scope_recall_floor(report: Report) -> None:
-    assert report.out_of_scope_recall >= 0.85
+def _report(path: Path, kb: KnowledgeBase, matcher: FusedMatcher, tmp: Path) -> Report:
+    async def run() -> Report:
+        settings = replace(Settings(), db_path=tmp / "eval.db")
+        async with open_runtime(settings, kb=kb, matcher=matcher) as rt:
+            return evaluate(rt.engine, load_cases(path))
+
+    return asyncio.run(run())
 
 
-async def test_every_safeguarding_case_is_urgent(report: Report) -> None:
-    missed = [r.case.text for r in report.results if r.case.intent == "concern_safeguarding" and not r.urgent]
-    assert report.safeguarding_recall == 1.0, missed
+@pytest.fixture(scope="module")
+def short(kb: KnowledgeBase, matcher: FusedMatcher, tmp_path_factory: pytest.TempPathFactory) -> Report:
+    return _report(SHORT, kb, matcher, tmp_path_factory.mktemp("short"))
 
 
-async def test_false_urgent_rate_ceiling(report: Report) -> None:
-    assert report.false_urgent_rate <= 0.02
+@pytest.fixture(scope="module")
+def narrative(kb: KnowledgeBase, matcher: FusedMatcher, tmp_path_factory: pytest.TempPathFactory) -> Report:
+    return _report(NARRATIVE, kb, matcher, tmp_path_factory.mktemp("narrative"))
+
+
+def test_both_sets_are_in_the_repo() -> None:
+    assert SHORT.is_file() and NARRATIVE.is_file()
+    assert len(load_cases(SHORT)) >= 200 and len(load_cases(NARRATIVE)) >= 100
+
+
+def test_short_questions_floors(short: Report) -> None:
+    assert short.accuracy >= 0.93, short.confused_pairs()
+    assert short.top3_accuracy >= 0.98
+    assert short.out_of_scope_recall >= 0.90
+
+
+def test_narrative_floors(narrative: Report) -> None:
+    assert narrative.accuracy >= 0.85, narrative.confused_pairs()
+    assert narrative.top3_accuracy >= 0.95
+
+
+@pytest.mark.parametrize("name", ["short"])
+def test_every_child_at_risk_is_caught_and_false_alarms_are_rare(name: str, request: pytest.FixtureRequest) -> None:
+    report: Report = request.getfixturevalue(name)
+    missed = [r.case.text[:80] for r in report.results if r.at_risk and r.safeguarding is None]
+    assert missed == []
+    assert report.safeguarding_recall == 1.0
+    assert report.false_urgent_rate <= 0.01
+    assert report.check_rate <= 0.05
+
+
+def test_a_child_at_risk_never_ends_in_a_fallback_or_a_menu(short: Report) -> None:
+    at_risk = [r for r in short.results if r.at_risk]
+    assert at_risk and all(r.predicted == "concern_safeguarding" for r in at_risk)
 
 
 def test_a_malformed_eval_file_names_file_and_line(tmp_path: Path) -> None:

@@ -88,14 +88,36 @@ def test_kb_check_names_a_story_taught_under_two_intents(tmp_path: Path) -> None
     assert "twins.yaml:7:" in result.output and "story" in result.output and "'twin_1'" in result.output
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason="the shared development set is not beside the repo")
 def test_eval_json_reports_every_case_and_the_figures() -> None:
     result = runner.invoke(app, ["eval", "--json", str(DEV_SET)])
     assert result.exit_code == 0, result.output[-2000:]
     data = json.loads(result.output)
     assert data["cases"] == len(data["cases_detail"]) > 200
-    assert {"predicted", "confidence", "urgent", "gold"} <= set(data["cases_detail"][0])
-    assert {"accuracy", "out_of_scope_recall", "safeguarding_recall", "false_urgent_rate", "per_intent", "confused_pairs"} <= set(data)
+    case = data["cases_detail"][0]
+    assert {"predicted", "confidence", "urgent", "gold", "top3", "safeguarding", "verdict"} <= set(case)
+    assert len(case["top3"]) == 3 and case["verdict"] in ("answer", "suggest", "fallback")
+    assert {c["safeguarding"] for c in data["cases_detail"]} <= {"urgent", "check", None}
+    assert {"accuracy", "top3_accuracy", "out_of_scope_recall", "safeguarding_recall", "false_urgent_rate", "check_rate",
+            "confidence_histogram", "per_intent", "confused_pairs"} <= set(data)
+    histogram = data["confidence_histogram"]
+    assert sum(histogram["right"]) + sum(histogram["wrong"]) == data["cases"]
+
+
+def test_eval_report_writes_the_per_intent_json_and_the_pictures(tmp_path: Path) -> None:
+    cases = tmp_path / "few.yaml"
+    cases.write_text(
+        "- {text: 'can I put the sports day photos on facebook', school: orchard, audience: parent, intent: post_photo}\n"
+        "- {text: 'is my 12 year old allowed on tiktok', school: orchard, audience: parent, intent: children_accounts_age}\n"
+        "- {text: 'what time does the pool open', school: orchard, audience: parent, intent: out_of_scope}\n"
+    )
+    result = runner.invoke(app, ["eval", str(cases), "--report", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "top-3 accuracy" in result.output and "check asked" in result.output
+    report = json.loads((tmp_path / "report" / "intent_report.json").read_text())
+    assert report["summary"]["cases"] == 3 and "post_photo" in report["per_intent"]
+    for picture in ("confusion_matrix.png", "confidence_histogram.png"):
+        data = (tmp_path / "report" / picture).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
 
 
 def test_the_worked_example_runs_end_to_end_with_numbers_and_the_offices_reply() -> None:

@@ -31,7 +31,7 @@ from chatbot.config import RetentionPolicy, Settings
 from chatbot.confidence import Verdict
 from chatbot.errors import ConfigError, UnknownSchool
 from chatbot.knowledge import KnowledgeBase
-from chatbot.matching import Matcher
+from chatbot.understanding.fusion import FusedMatcher
 from chatbot.messages import Button, Citation, Incoming, Reply
 from chatbot.runtime import Runtime, open_runtime
 from tests.fakes.telegram_api import (
@@ -90,7 +90,7 @@ def telegram_settings(fake: FakeTelegramAPI, **overrides: Any) -> TelegramSettin
 
 @asynccontextmanager
 async def running(
-    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, *, engine: Any = None,
+    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher, *, engine: Any = None,
     expect_errors: bool = False, **overrides: Any,
 ) -> AsyncIterator[Bot]:
     """A started adapter on a fresh database; stops it and checks the collected errors."""
@@ -115,7 +115,7 @@ async def running(
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher) -> AsyncIterator[Bot]:
+async def bot(fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher) -> AsyncIterator[Bot]:
     async with running(fake, tmp_path, kb, matcher) as started:
         yield started
 
@@ -249,7 +249,7 @@ async def test_the_same_update_delivered_twice_is_answered_once(bot: Bot) -> Non
 
 
 async def test_commands_and_a_deep_link_choose_the_school(
-    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher
+    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher
 ) -> None:
     async with running(fake, tmp_path, kb, matcher, school=None) as bot:
         greeting = (await bot.say(1006, "/start orchard"))[-1]
@@ -333,7 +333,7 @@ async def test_a_rate_limited_direct_reply_waits_once_and_is_sent(bot: Bot) -> N
 
 
 async def test_the_webhook_checks_the_secret_on_every_request(
-    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher
+    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher
 ) -> None:
     secret = "s3cret_TOKEN-1"
     hook: dict[str, Any] = dict(mode="webhook", webhook_url="https://bot.example.org/telegram", webhook_secret=secret, webhook_port=0)
@@ -450,7 +450,7 @@ class Failing:
 
 
 async def test_a_user_error_is_shown_kindly(
-    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher
+    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher
 ) -> None:
     error = UnknownSchool("nowhere", ["orchard"])
     async with running(fake, tmp_path, kb, matcher, engine=Failing(error)) as bot:
@@ -459,7 +459,7 @@ async def test_a_user_error_is_shown_kindly(
 
 
 async def test_a_crash_is_logged_without_text_and_the_parent_gets_an_apology(
-    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, caplog: pytest.LogCaptureFixture
+    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running(fake, tmp_path, kb, matcher, engine=Failing(RuntimeError("boom"))) as bot:
         reply = (await bot.say(1402, "my secret question about Jane Smith"))[-1]
@@ -469,7 +469,7 @@ async def test_a_crash_is_logged_without_text_and_the_parent_gets_an_apology(
 
 
 async def test_an_unknown_configured_school_is_refused(
-    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: Matcher
+    fake: FakeTelegramAPI, tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher
 ) -> None:
     settings = Settings(db_path=tmp_path / "t.db")
     async with open_runtime(settings, kb=kb, matcher=matcher) as runtime:

@@ -1,0 +1,1 @@
+"""Understanding a message: a sentence encoder's semantic heads fused with the lexical matcher."""
