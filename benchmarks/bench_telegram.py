@@ -31,7 +31,7 @@ from chatbot.config import Settings  # noqa: E402
 from chatbot.errors import UserError  # noqa: E402
 from chatbot.evaluation import load_cases  # noqa: E402
 from chatbot.knowledge import KnowledgeBase  # noqa: E402
-from chatbot.matching import Matcher  # noqa: E402
+from chatbot.understanding.fusion import FusedMatcher, build_matcher  # noqa: E402
 from chatbot.runtime import load_kb, open_runtime  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, text_update  # noqa: E402
 
@@ -54,7 +54,7 @@ def questions(kb: KnowledgeBase) -> list[str]:
 
 
 async def run(
-    kb: KnowledgeBase, matcher: Matcher, texts: list[str], *, rate: float | None, concurrency: int, rtt: float = 0.0
+    kb: KnowledgeBase, matcher: FusedMatcher, texts: list[str], *, rate: float | None, concurrency: int, rtt: float = 0.0
 ) -> dict[str, float]:
     """One run on a fresh database and fake; rate None pushes everything at once."""
     fake = FakeTelegramAPI(latency=rtt)
@@ -116,7 +116,7 @@ async def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # urgent concerns in the mix log a warning each
     kb = load_kb(Settings())
-    matcher = Matcher(intents=kb.intents)
+    matcher = build_matcher(intents=kb.intents, cache_dir=Settings().cache_dir)
     pool = questions(kb)
     texts = list(itertools.islice(itertools.cycle(pool), args.messages))
     print(f"{args.messages} parent messages ({len(pool)} distinct questions), school {SCHOOL}, fake Bot API on 127.0.0.1")

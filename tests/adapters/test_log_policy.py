@@ -23,7 +23,7 @@ from adapters.log_policy import PHONE, Redactor, capturing
 from adapters.slack import SlackAdapter
 from adapters.slack import cards
 from chatbot.knowledge import KnowledgeBase
-from chatbot.matching import Matcher
+from chatbot.understanding.fusion import FusedMatcher
 from tests.adapters.slack.test_app import (
     FAST,
     FORM,
@@ -54,7 +54,7 @@ NEEDLES = (
 )  # fmt: skip
 
 
-async def telegram_session(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher) -> None:
+async def telegram_session(tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher) -> None:
     fake = FakeTelegramAPI()
     await fake.start()
     try:
@@ -73,7 +73,7 @@ async def telegram_session(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher) 
         await fake.close()
 
 
-async def slack_session(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher) -> None:
+async def slack_session(tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher) -> None:
     from chatbot.config import Settings
     from chatbot.runtime import open_runtime
 
@@ -124,7 +124,7 @@ async def slack_session(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher) -> 
 
 
 async def test_a_verbose_session_logs_no_text_names_numbers_or_tokens(
-    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)

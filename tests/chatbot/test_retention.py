@@ -14,7 +14,7 @@ from chatbot.config import RetentionPolicy, Settings, load_settings
 from chatbot.conversations import Conversation, ConversationStore
 from chatbot.errors import ConfigError, NotAllowed
 from chatbot.knowledge import KnowledgeBase
-from chatbot.matching import Matcher
+from chatbot.understanding.fusion import FusedMatcher
 from chatbot.messages import Audience, Incoming, InputKind, Reply
 from chatbot.retention import Retention, years_before
 from chatbot.runtime import Runtime, open_runtime
@@ -197,7 +197,7 @@ async def test_expiry_follows_the_configured_hours(store: Store) -> None:
 # -- /privacy says what the code does --------------------------------------------------------------------------
 
 
-async def test_privacy_states_the_configured_retention(settings: Settings, kb: KnowledgeBase, matcher: Matcher) -> None:
+async def test_privacy_states_the_configured_retention(settings: Settings, kb: KnowledgeBase, matcher: FusedMatcher) -> None:
     policy = RetentionPolicy(unsent_text_hours=48, safeguarding_years=30)
     async with open_runtime(replace(settings, retention=policy), kb=kb, matcher=matcher) as rt:
         text = (await rt.engine.handle(command("privacy"))).text
