@@ -27,7 +27,7 @@ from chatbot.confidence import Decision, Thresholds, Verdict, decide
 from chatbot.conversations import Conversation, ConversationStore
 from chatbot.errors import UnknownSchool
 from chatbot.flow_runner import FlowRunner, Turn
-from chatbot.flows import intake, photo
+from chatbot.flows import intake, photo, safeguarding_check
 from chatbot.knowledge import KnowledgeBase, School
 from chatbot.matching import Candidate
 from chatbot.messages import Button, Incoming, InputKind, Reply, Visibility
@@ -107,8 +107,9 @@ class Engine:
         self.account = Account(concerns=concerns, retention=retention)
         self.promises = dict(promises or {})  # each school's own reply time for concerns, from its settings
         self.flows = FlowRunner(
-            kb=kb, conversations=conversations, concerns=concerns, calendars=calendars, clock=clock, promises=self.promises
-        )
+            kb=kb, conversations=conversations, concerns=concerns, calendars=calendars, clock=clock, promises=self.promises,
+            after_check=self._after_check,
+        )  # fmt: skip
         # The meta intents' answers: a table, one line each.
         self.meta: dict[str, Callable[[Turn, str, float], Awaitable[Reply]]] = {
             "greeting": _said(lambda t: replies.greeting(t.school, t.audience)),
@@ -248,13 +249,19 @@ class Engine:
         if not any(ch.isalnum() for ch in text):
             return Reply(text=replies.no_letters())
         understanding = await asyncio.to_thread(self.understand, text, audience=turn.audience)
-        if understanding.safeguarding.band is not Band.NONE:
+        if understanding.urgent:
             return await self._urgent(turn, text, understanding.decision.confidence, understanding)
+        if understanding.check:
+            return await self._check(turn, text, understanding)
         if turn.conv.in_flow and not turn.incoming.is_group:
             understood = understanding.decision.verdict is Verdict.ANSWER
             continued = await self.flows.text(turn, text, understood=understood)
             if continued is not None:
                 return continued
+        return await self._answer(turn, text, understanding)
+
+    async def _answer(self, turn: Turn, text: str, understanding: Understanding) -> Reply:
+        """Answer a message the safeguarding net has let through: its topic, "did you mean", or the open door."""
         if _mostly_non_latin(text):
             return Reply(text=replies.english_only(turn.school), buttons=(replies.CONTACT_BUTTON,), intent="out_of_scope")
         decision = understanding.decision
@@ -301,6 +308,25 @@ class Engine:
         return Reply(text=body, citations=cites, intent=intent_id, confidence=confidence)
 
     # -- safeguarding ------------------------------------------------------------
+
+    async def _check(self, turn: Turn, text: str, understanding: Understanding) -> Reply:
+        """The net is unsure: ask the one question that already carries the emergency line."""
+        log.info("safeguarding check asked school=%s signal=%s", turn.school.id, understanding.safeguarding.signal.value)
+        if turn.incoming.is_group:  # nothing is stored from a group: the 999 line, and an invitation to talk privately
+            return Reply(
+                text=f"{safeguarding_check.EMERGENCY_LINE}\n\n{replies.GROUP_PRIVATE}", intent=SAFEGUARDING,
+                confidence=understanding.decision.confidence, visibility=Visibility.ASKER,
+            )  # fmt: skip
+        state, ask = safeguarding_check.start(text)
+        return await self.flows.ask(turn, state, ask, confidence=understanding.decision.confidence)
+
+    async def _after_check(self, turn: Turn, outcome: safeguarding_check.Escalate | safeguarding_check.CarryOn) -> Reply:
+        """Yes: escalate as urgent. No: the normal answer to the message they first sent."""
+        if isinstance(outcome, safeguarding_check.Escalate):
+            return await self._urgent(turn, outcome.text, 1.0, None)
+        log.info("safeguarding check answered no school=%s", turn.school.id)
+        understanding = await asyncio.to_thread(self.understand, outcome.text, audience=turn.audience)
+        return await self._answer(turn, outcome.text, understanding)
 
     async def _urgent(self, turn: Turn, text: str, confidence: float, understanding: Understanding | None) -> Reply:
         """Escalate at once, wherever it was said; in a group, ask for no more details there."""

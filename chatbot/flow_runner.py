@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 from chatbot import replies
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ConcernQueue
 from chatbot.conversations import Conversation, ConversationStore
-from chatbot.flows import FLOWS, Ask, Context, FlowState, intake, photo
+from chatbot.flows import FLOWS, Ask, Context, FlowState, intake, photo, safeguarding_check
 from chatbot.knowledge import KnowledgeBase, School
 from chatbot.messages import Incoming, Reply, Visibility
 
@@ -38,8 +38,11 @@ class FlowRunner:
     def __init__(
         self, *, kb: KnowledgeBase, conversations: ConversationStore, concerns: ConcernQueue,
         calendars: Callable[[str], WorkingCalendar], clock: Callable[[], datetime],
+        after_check: Callable[[Turn, safeguarding_check.Escalate | safeguarding_check.CarryOn], Awaitable[Reply]],
         promises: Mapping[str, str] | None = None,
     ) -> None:  # fmt: skip
+        """`after_check`: the engine's own handling of the safeguarding check's answer (escalate, or carry on)."""
+        self.after_check = after_check
         self.kb = kb
         self.conversations = conversations
         self.concerns = concerns
@@ -62,7 +65,8 @@ class FlowRunner:
         if state is not None:
             conv = replace(conv, flow=state.flow, step=state.step, data=dict(state.data))
         await self.conversations.save(conv)
-        visibility = Visibility.ASKER if state is not None and state.flow == intake.NAME else Visibility.PUBLIC
+        private = state is not None and state.flow in (intake.NAME, safeguarding_check.NAME)
+        visibility = Visibility.ASKER if private else Visibility.PUBLIC
         return Reply(
             text=lead + ask.lead + ask.question.text, buttons=ask.question.buttons, intent=ask.intent,
             confidence=confidence, visibility=visibility,
@@ -82,6 +86,8 @@ class FlowRunner:
             return self._photo_verdict(turn.school, outcome)
         if isinstance(outcome, intake.Lodge):
             return await self._lodge(turn, outcome)
+        if isinstance(outcome, (safeguarding_check.Escalate, safeguarding_check.CarryOn)):
+            return await self.after_check(turn, outcome)
         if isinstance(outcome, intake.Declined):
             return Reply(text=replies.declined(turn.school), intent=outcome.category, visibility=Visibility.ASKER)
         raise TypeError(f"unknown flow outcome {type(outcome).__name__}")

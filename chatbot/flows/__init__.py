@@ -9,9 +9,9 @@ its module and list it in `FLOWS`.
 
 from __future__ import annotations
 
-from chatbot.flows import intake, photo
+from chatbot.flows import intake, photo, safeguarding_check
 from chatbot.flows.common import Ask, Context, Flow, FlowState, Question, Transition
 
-FLOWS: dict[str, Flow] = {photo.NAME: photo.FLOW, intake.NAME: intake.FLOW}
+FLOWS: dict[str, Flow] = {photo.NAME: photo.FLOW, intake.NAME: intake.FLOW, safeguarding_check.NAME: safeguarding_check.FLOW}
 
-__all__ = ["Ask", "Context", "FLOWS", "Flow", "FlowState", "Question", "Transition", "intake", "photo"]
+__all__ = ["Ask", "Context", "FLOWS", "Flow", "FlowState", "Question", "Transition", "intake", "photo", "safeguarding_check"]

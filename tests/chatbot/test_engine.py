@@ -359,3 +359,38 @@ async def test_understanding_uses_the_engines_own_net_thresholds(runtime: Runtim
     engine.net = replace(engine.net, urgent_score=1.01, screen_urgent_score=1.01)
     stricter = engine.understand(text, audience="parent")
     assert not stricter.urgent and stricter.check
+
+
+# -- the safeguarding check --------------------------------------------------------------
+
+UNSURE = "my son's friend keeps saying his stepdad shouts at him and he doesn't want to go home"
+
+
+async def _ask_the_check(runtime: Runtime, user: str) -> Reply:
+    engine = runtime.engine
+    engine.net = replace(engine.net, urgent_score=1.01, screen_urgent_score=1.01)  # this engine only asks, never escalates alone
+    reply = await engine.handle(say(UNSURE, user=user))
+    assert reply.text.startswith("If a child is in immediate danger, call 999. Is this about a child who may be at risk")
+    assert not reply.urgent and reply.visibility is Visibility.ASKER
+    return reply
+
+
+async def test_yes_at_the_check_escalates_the_original_message_as_urgent(runtime: Runtime) -> None:
+    asked = await _ask_the_check(runtime, "c1")
+    reply = await runtime.engine.handle(press(action_for(asked, "yes"), user="c1"))
+    assert reply.urgent and reply.concern_ref and "call 999" in reply.text
+    concern = await runtime.concerns.get(reply.concern_ref)
+    assert concern.urgent and concern.summary == UNSURE
+
+
+async def test_no_at_the_check_carries_on_with_the_normal_answer(runtime: Runtime) -> None:
+    asked = await _ask_the_check(runtime, "c2")
+    reply = await runtime.engine.handle(press(action_for(asked, "no"), user="c2"))
+    assert not reply.urgent and "at risk of harm?" not in reply.text
+    assert await runtime.concerns.for_user("test", "c2") == []
+
+
+async def test_a_typed_yes_at_the_check_escalates_too(runtime: Runtime) -> None:
+    await _ask_the_check(runtime, "c3")
+    reply = await runtime.engine.handle(say("yes", user="c3"))
+    assert reply.urgent and reply.concern_ref
