@@ -125,14 +125,18 @@ class Engine:
 
     # -- understanding (no side effects; the evaluation uses this) -----------
 
-    def understand(self, text: str, *, audience: str) -> Understanding:
-        """Read the whole message (blocking: it embeds the text; `handle` runs this in a worker thread)."""
+    def understand(self, text: str, *, audience: str, ruled_out: frozenset[str] = frozenset()) -> Understanding:
+        """Read the whole message (blocking: it embeds the text; `handle` runs this in a worker thread).
+
+        `ruled_out`: intents the person has already said it is not (a "No" at the safeguarding check).
+        """
         text = text[:MAX_CONCERN_CHARS]
         reading = self.matcher.read(text, audience=audience)
+        candidates = [c for c in reading.candidates if c.intent not in ruled_out]
         return Understanding(
             safeguarding=assess(screen(text), reading, self.net),
-            candidates=reading.candidates,
-            decision=decide(reading.candidates, self.thresholds, terms=reading.terms),
+            candidates=candidates,
+            decision=decide(candidates, self.thresholds, terms=reading.terms),
         )
 
     # -- the turn ----------------------------------------------------------------
@@ -325,7 +329,9 @@ class Engine:
         if isinstance(outcome, safeguarding_check.Escalate):
             return await self._urgent(turn, outcome.text, 1.0, None)
         log.info("safeguarding check answered no school=%s", turn.school.id)
-        understanding = await asyncio.to_thread(self.understand, outcome.text, audience=turn.audience)
+        understanding = await asyncio.to_thread(
+            self.understand, outcome.text, audience=turn.audience, ruled_out=frozenset({SAFEGUARDING})
+        )
         return await self._answer(turn, outcome.text, understanding)
 
     async def _urgent(self, turn: Turn, text: str, confidence: float, understanding: Understanding | None) -> Reply:
