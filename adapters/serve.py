@@ -87,14 +87,19 @@ async def name_undrained(runtime: Runtime, adapters: list[Adapter]) -> dict[str,
     return undrained
 
 
-async def serve_forever(settings: Settings, *, only: str | None = None, slack_http_port: int | None = None) -> None:
+async def serve_forever(
+    settings: Settings, *, only: str | None = None, slack_http_port: int | None = None,
+    env: Mapping[str, str] | None = None, stop: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM (or until `stop` is set, when one is given)."""
     async with open_runtime(settings) as runtime:
-        adapters = build_adapters(runtime, only=only, slack_http_port=slack_http_port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+        adapters = build_adapters(runtime, only=only, slack_http_port=slack_http_port, env=env)
+        if stop is None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, stop.set)
         await name_undrained(runtime, adapters)
         started: list[Adapter] = []
         try:

@@ -1,0 +1,76 @@
+"""`chatbot serve`: which adapters run, what nothing drains, and a real run until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from adapters.serve import build_adapters, name_undrained, serve_forever
+from adapters.telegram import TelegramAdapter
+from chatbot.config import Settings
+from chatbot.errors import ConfigError
+from chatbot.outbox import enqueue, write_transaction
+from chatbot.runtime import Runtime
+from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, text_update
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    api = FakeTelegramAPI()
+    await api.start()
+    yield api
+    await api.close()
+
+
+@pytest.mark.parametrize(
+    ("only", "env", "problem"),
+    [
+        (None, {}, "No adapter is configured"),
+        ("carrier-pigeon", {}, "--only must be 'telegram' or 'slack'"),
+        ("telegram", {}, "Telegram is not configured"),
+        ("slack", {"TELEGRAM_BOT_TOKEN": TOKEN}, "Slack is not configured"),
+    ],
+)
+async def test_a_missing_or_wrong_choice_of_adapter_is_a_kind_config_error(
+    runtime: Runtime, only: str | None, env: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        build_adapters(runtime, only=only, slack_http_port=None, env=env)
+
+
+async def test_each_adapter_reads_its_own_settings_from_the_environment(runtime: Runtime, fake: FakeTelegramAPI) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.api_url, "TELEGRAM_SCHOOL": "orchard"}
+    [adapter] = build_adapters(runtime, only=None, slack_http_port=None, env=env)
+    assert isinstance(adapter, TelegramAdapter) and adapter.school_id == "orchard"
+
+
+async def test_items_nothing_drains_are_named_at_start_up(runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+    def queue(db: Database) -> None:
+        with write_transaction(db):
+            enqueue(db, channel="console", kind="message", key="k1", payload={"chat_id": "x", "text": "Jane Smith"})
+
+    await runtime.store.run(queue)
+    with caplog.at_level(logging.WARNING):
+        undrained = await name_undrained(runtime, [])
+    assert undrained == {"console": 1}
+    assert "'console'" in caplog.text and "Jane Smith" not in caplog.text
+
+
+async def test_serve_answers_through_the_configured_adapter_until_stopped(
+    tmp_path: Path, fake: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.api_url, "TELEGRAM_SCHOOL": "orchard"}
+    stop = asyncio.Event()
+    with caplog.at_level(logging.INFO):
+        running = asyncio.create_task(serve_forever(Settings(db_path=tmp_path / "serve.db"), env=env, stop=stop))
+        fake.push(text_update(7001, "is it ok to moan about the school on facebook"))
+        [answer] = await fake.wait_sent(7001, 1, timeout=60)
+        assert answer.text.startswith("Please don't.") and "📖" in answer.text  # the cited answer
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
+    assert "adapter started: telegram" in caplog.text and "adapter stopped: telegram" in caplog.text
