@@ -121,8 +121,25 @@ class Forget:
         return cls(rest == "yes") if rest in ("yes", "no") else None
 
 
-Action = Union[ChooseSchool, PickIntent, NoneOfThese, ContactOffice, FlowAnswer, Withdraw, Forget]
-ACTIONS: tuple[type[Action], ...] = (ChooseSchool, PickIntent, NoneOfThese, ContactOffice, FlowAnswer, Withdraw, Forget)
+@dataclass(frozen=True)
+class MoreFromPolicy:
+    """Show the rest of what the policy says on an answer: the clauses beyond the one quoted."""
+
+    intent_id: str
+    TAG: ClassVar[str] = "more"
+
+    def encode_args(self) -> str:
+        return self.intent_id
+
+    @classmethod
+    def decode_args(cls, rest: str) -> MoreFromPolicy | None:
+        return cls(rest) if rest else None
+
+
+Action = Union[ChooseSchool, PickIntent, NoneOfThese, ContactOffice, FlowAnswer, Withdraw, Forget, MoreFromPolicy]
+ACTIONS: tuple[type[Action], ...] = (
+    ChooseSchool, PickIntent, NoneOfThese, ContactOffice, FlowAnswer, Withdraw, Forget, MoreFromPolicy,
+)  # fmt: skip
 _BY_TAG: dict[str, type[Action]] = {cls.TAG: cls for cls in ACTIONS}
 
 

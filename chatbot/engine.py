@@ -20,7 +20,9 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from chatbot import replies
 from chatbot.account import Account
-from chatbot.actions import ChooseSchool, ContactOffice, Forget, FlowAnswer, NoneOfThese, PickIntent, Withdraw, decode
+from chatbot.actions import (
+    ChooseSchool, ContactOffice, Forget, FlowAnswer, MoreFromPolicy, NoneOfThese, PickIntent, Withdraw, decode,
+)  # fmt: skip
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ConcernQueue
 from chatbot.confidence import Decision, Thresholds, Verdict, decide
@@ -232,6 +234,9 @@ class Engine:
                 return await self.account.withdraw(turn.incoming, ref)
             case Forget(confirmed=confirmed):
                 return await self.account.forget(turn.school, turn.incoming, confirmed)
+            case MoreFromPolicy(intent_id=intent_id) if self._reviewed_answer(turn, intent_id):
+                text, cites = replies.more_from_policy(turn.school, turn.school.answers[intent_id])
+                return Reply(text=text, citations=cites, intent=intent_id, confidence=1.0)
         return Reply(text=replies.BUTTON_EXPIRED)
 
     async def _start_intake(
@@ -240,6 +245,10 @@ class Engine:
         if turn.incoming.is_group:  # nothing private is started or stored in a group chat
             return _ask_privately(category)
         return await self.flows.start_intake(turn, category, summary, confidence, lead=lead, intent=intent)
+
+    def _reviewed_answer(self, turn: Turn, intent_id: str) -> bool:
+        answer = turn.school.answers.get(intent_id)
+        return answer is not None and answer.reviewed
 
     def _serves(self, intent_id: str, turn: Turn) -> bool:
         return intent_id in self.kb.intents and self.kb.intent(intent_id).serves(turn.audience)
@@ -308,8 +317,11 @@ class Engine:
         if intent.kind == "flow" and answer.outcomes and not turn.incoming.is_group:
             state, ask = photo.start(intent_id)
             return await self.flows.ask(turn, state, ask, confidence=confidence)
-        body, cites = replies.answer_reply(turn.school, answer)
-        return Reply(text=body, citations=cites, intent=intent_id, confidence=confidence)
+        body, cites, more = replies.answer_reply(turn.school, answer)
+        buttons: tuple[Button, ...] = (Button(label=replies.MORE_LABEL, action=MoreFromPolicy(intent_id)),) if more else ()
+        if intent.offers_contact:  # e.g. a teacher contacting my child: the concern is offered with the answer
+            buttons += (replies.TELL_THE_SCHOOL,)
+        return Reply(text=body, buttons=buttons, citations=cites, intent=intent_id, confidence=confidence)
 
     # -- safeguarding ------------------------------------------------------------
 

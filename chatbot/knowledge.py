@@ -37,6 +37,7 @@ class Intent:
     keywords: tuple[str, ...]
     examples: tuple[str, ...]
     stories: tuple[str, ...] = ()  # long, story-like messages, as parents really write
+    offers_contact: bool = False  # an answer to it also offers to pass a concern to the school
     file: str
     line: int
 
@@ -223,6 +224,7 @@ def _load_intent_file(path: Path, problems: _Problems, intents: dict[str, Intent
             keywords=keywords or (),
             examples=examples or (),
             stories=_stories(path, line, intent_id, entry.get("stories"), problems),
+            offers_contact=entry.get("offer_contact") is True,
             file=str(path),
             line=line,
         )

@@ -6,6 +6,8 @@ only from the school's own knowledge file) are never mixed with invented rules.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chatbot.config import RetentionPolicy
 from chatbot.knowledge import Answer, Intent, School
 from chatbot.actions import ContactOffice, NoneOfThese
@@ -34,6 +36,7 @@ EMERGENCY_ADVICE = (
 )
 
 CONTACT_BUTTON = Button(label="Contact the school", action=ContactOffice())
+TELL_THE_SCHOOL = Button(label="Tell the school about this", action=ContactOffice())
 NONE_OF_THESE = Button(label="None of these", action=NoneOfThese())
 
 
@@ -80,8 +83,36 @@ def open_door(school: School) -> str:
     return f"If you have a concern, please speak to {school.contact('office', 'the school office')} directly."
 
 
-def answer_reply(school: School, answer: Answer) -> tuple[str, tuple[Citation, ...]]:
-    return answer.text, citations(school, answer.cites)
+ANSWER_CHARS = 600  # an answer and its one quoted clause, on a phone screen
+MIN_QUOTE_CHARS = 160
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The clause cut at a word boundary to `limit` characters, marked with an ellipsis if cut."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 2].rsplit(" ", 1)[0] + " …"
+
+
+def answer_reply(school: School, answer: Answer) -> tuple[str, tuple[Citation, ...], bool]:
+    """The answer with the one clause that rules (its first citation), fitted to a phone screen.
+
+    Returns the text, that citation, and whether there is more to show ("More from the policy").
+    """
+    cited = citations(school, answer.cites)
+    if not cited:
+        return answer.text, (), False
+    first = cited[0]
+    quote = excerpt(first.text, max(MIN_QUOTE_CHARS, ANSWER_CHARS - len(answer.text) - len(first.title)))
+    more = len(cited) > 1 or quote != " ".join(first.text.split())
+    return answer.text, (replace(first, text=quote),), more
+
+
+def more_from_policy(school: School, answer: Answer) -> tuple[str, tuple[Citation, ...]]:
+    """Everything the answer cites, in full: what the "More from the policy" button shows."""
+    return sentence(f"Here is everything {whose(school)} policy says on this."), citations(school, answer.cites)
+
+
+MORE_LABEL = "More from the policy"
 
 
 def silence(school: School, intent: Intent) -> str:

@@ -11,6 +11,7 @@ from chatbot.actions import (
     ContactOffice,
     FlowAnswer,
     Forget,
+    MoreFromPolicy,
     NoneOfThese,
     PickIntent,
     Withdraw,
@@ -27,6 +28,7 @@ EXAMPLES: list[tuple[Action, str]] = [
     (Withdraw("C-0007"), "w:C-0007"),
     (Forget(True), "forget:yes"),
     (Forget(False), "forget:no"),
+    (MoreFromPolicy("complaining_online"), "more:complaining_online"),
 ]
 
 

@@ -394,3 +394,25 @@ async def test_a_typed_yes_at_the_check_escalates_too(runtime: Runtime) -> None:
     await _ask_the_check(runtime, "c3")
     reply = await runtime.engine.handle(say("yes", user="c3"))
     assert reply.urgent and reply.concern_ref
+
+
+async def test_more_from_the_policy_gives_the_rest_of_the_cited_clauses(runtime: Runtime, kb: KnowledgeBase) -> None:
+    engine = runtime.engine
+    first = await engine.handle(say("can i complain about a teacher on facebook?", school="orchard"))
+    cited = kb.school("orchard").answers["complaining_online"].cites
+    assert first.intent == "complaining_online" and len(cited) > 1
+    assert [c.section_id for c in first.citations] == [cited[0]]
+    more = await engine.handle(press(action_for(first, "More from the policy"), school="orchard"))
+    assert [c.section_id for c in more.citations] == list(cited)
+    assert all(c.text == kb.school("orchard").sections[c.section_id].text for c in more.citations)
+
+
+async def test_a_teacher_adding_a_child_is_answered_from_st_lukes_rule_with_the_concern_offered(runtime: Runtime) -> None:
+    engine = runtime.engine
+    reply = await engine.handle(press(encode(PickIntent("teacher_contacting_my_child")), school="st-lukes"))
+    assert reply.citations[0].section_id == "staff-no-pupil-friends"
+    assert "must never add pupils as friends" in reply.citations[0].text
+    offered = await engine.handle(press(action_for(reply, "Tell the school"), school="st-lukes"))
+    assert offered.intent == "talk_to_person"
+    told = await engine.handle(say("his PE teacher sent him a friend request on facebook last night", school="st-lukes"))
+    assert any(b.label.startswith("Yes, pass it on") for b in told.buttons)

@@ -78,3 +78,14 @@ def test_each_schools_examples_are_understood_and_answered_by_its_own_policy(
         decision = decide(matcher.rank(question, audience=audience), Thresholds(), terms=len(matcher.terms(question)))
         assert (decision.verdict, decision.intent) == (Verdict.ANSWER, intent)
         assert intent in school.answers
+
+
+@pytest.mark.parametrize("school_id", SCHOOLS)
+def test_every_answer_fits_a_phone_with_one_quoted_clause(kb: KnowledgeBase, school_id: str) -> None:
+    school = kb.school(school_id)
+    for answer in school.answers.values():
+        text, cites, more = replies.answer_reply(school, answer)
+        assert len(cites) == 1, answer.intent
+        assert len(text) + len(cites[0].title) + len(cites[0].text) <= replies.ANSWER_CHARS + 50, answer.intent
+        assert cites[0].section_id == answer.cites[0]  # the clause that rules is the one quoted
+        assert more == (len(answer.cites) > 1 or cites[0].text.endswith(" …"))
