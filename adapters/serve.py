@@ -23,6 +23,7 @@ from chatbot.store import utcnow
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL_SECONDS = 15 * 60
+JOURNAL_INTERVAL_SECONDS = 10
 UPDATE_MEMORY = timedelta(days=7)  # platforms redeliver within minutes; a week is ample
 
 
@@ -73,6 +74,19 @@ async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=REMINDER_INTERVAL_SECONDS)
 
 
+async def _replay_journal(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Urgent reports kept in the fallback journal go into the queue as soon as the database takes writes."""
+    journal = runtime.engine.journal
+    while journal is not None and not stop.is_set():
+        if journal.path.exists():
+            try:
+                await journal.replay(runtime.concerns)
+            except Exception as exc:  # the next round tries again
+                log.error("fallback journal replay failed: %s", type(exc).__name__)
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=JOURNAL_INTERVAL_SECONDS)
+
+
 async def name_undrained(runtime: Runtime, adapters: list[Adapter]) -> dict[str, int]:
     """Log every destination with items waiting that no running adapter drains (e.g. a school with no office)."""
     drained = {channel for adapter in adapters for channel in adapter.channels}
@@ -107,7 +121,7 @@ async def serve_forever(
                 await adapter.start()
                 started.append(adapter)
                 log.info("adapter started: %s", adapter.name)
-            await _housekeeping(runtime, stop)
+            await asyncio.gather(_housekeeping(runtime, stop), _replay_journal(runtime, stop))
         finally:
             for adapter in reversed(started):
                 with suppress(Exception):

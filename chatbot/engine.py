@@ -27,9 +27,10 @@ from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ConcernQueue
 from chatbot.confidence import Decision, Thresholds, Verdict, decide
 from chatbot.conversations import Conversation, ConversationStore
-from chatbot.errors import UnknownSchool
+from chatbot.errors import StorageError, UnknownSchool
 from chatbot.flow_runner import FlowRunner, Turn
 from chatbot.flows import intake, photo, safeguarding_check
+from chatbot.journal import FallbackJournal
 from chatbot.knowledge import KnowledgeBase, School
 from chatbot.matching import Candidate
 from chatbot.messages import Button, Incoming, InputKind, Reply, Visibility
@@ -96,6 +97,7 @@ class Engine:
         net: NetThresholds = NetThresholds(),
         clock: Callable[[], datetime] = utcnow,
         promises: Mapping[str, str] | None = None,
+        journal: FallbackJournal | None = None,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
@@ -107,6 +109,7 @@ class Engine:
         self.net = net
         self.clock = clock
         self.account = Account(concerns=concerns, retention=retention)
+        self.journal = journal  # where urgent reports go when the database can't take them
         self.promises = dict(promises or {})  # each school's own reply time for concerns, from its settings
         self.flows = FlowRunner(
             kb=kb, conversations=conversations, concerns=concerns, calendars=calendars, clock=clock, promises=self.promises,
@@ -144,7 +147,36 @@ class Engine:
     # -- the turn ----------------------------------------------------------------
 
     async def handle(self, incoming: Incoming) -> Reply:
-        """Answer one message. Raises UserError (e.g. UnknownSchool) for callers to show kindly."""
+        """Answer one message. Raises UserError (e.g. UnknownSchool) for callers to show kindly.
+
+        If the database fails (read-only, full, damaged), an urgent report still gets the
+        emergency advice and goes to the fallback journal; anything else gets an honest apology.
+        """
+        try:
+            return await self._handle(incoming)
+        except StorageError as exc:
+            log.error("turn channel=%s without storage: %s", incoming.channel, exc.problem)
+            return await self._without_storage(incoming)
+
+    async def _without_storage(self, incoming: Incoming) -> Reply:
+        text = incoming.text.strip()
+        if not text or not self.understand(text, audience=incoming.audience.value).urgent:
+            return Reply(text=replies.STORAGE_DOWN)
+        school_id = incoming.school_id
+        if not school_id:
+            try:
+                school_id = (await self.conversations.get(incoming.channel, incoming.user_id)).school_id
+            except StorageError:
+                school_id = next(iter(self.kb.schools)) if len(self.kb.schools) == 1 else ""
+        school = self.kb.schools.get(school_id)
+        kept = self.journal is not None and await self.journal.append(
+            school_id=school_id, channel=incoming.channel, user_id=incoming.user_id, chat_id=incoming.chat_id,
+            audience=incoming.audience.value, summary=text[:MAX_CONCERN_CHARS],
+        )  # fmt: skip
+        return Reply(text=replies.emergency_unstored(school, kept=kept), intent=SAFEGUARDING, urgent=True,
+                     visibility=Visibility.ASKER)  # fmt: skip
+
+    async def _handle(self, incoming: Incoming) -> Reply:
         conv = await self.conversations.get(incoming.channel, incoming.user_id)
         if incoming.school_id and incoming.school_id not in self.kb.schools:
             raise UnknownSchool(incoming.school_id, sorted(self.kb.schools))

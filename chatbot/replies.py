@@ -232,6 +232,30 @@ def emergency(school: School, ref: str, due: str | None) -> str:
     return "\n\n".join(lines)
 
 
+def emergency_unstored(school: School | None, *, kept: bool) -> str:
+    """The emergency advice when the report could not be stored: the advice never depends on the database."""
+    dsl = school.contact("safeguarding_lead", "the Designated Safeguarding Lead (DSL)") if school else (
+        "your school's Designated Safeguarding Lead (DSL)")
+    name = school.name if school else "the school"
+    later = (
+        "I'm sorry: because of a problem on my side I couldn't pass your message to the school yet. "
+        "I've kept it and will pass it on as urgent as soon as I can."
+        if kept
+        else "I'm sorry: because of a problem on my side I couldn't pass your message to the school."
+    )
+    return "\n\n".join([
+        "Thank you for telling us. This sounds like a child may be at risk, so I've treated it as urgent.",
+        EMERGENCY_ADVICE.format(dsl=dsl, school=name),
+        f"{later} Please don't wait for that: contact {dsl} at {name} directly.",
+    ])  # fmt: skip
+
+
+STORAGE_DOWN = (
+    "Sorry, I can't answer properly just now because of a problem on my side. Please try again in a few minutes. "
+    "If a child is in immediate danger, call 999."
+)
+
+
 EDITED = (
     "I don't read changes to messages I've already answered. "
     "If you'd like to ask something else, please send it as a new message."

@@ -10,6 +10,7 @@ import gc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import AsyncIterator, Callable
 
 from chatbot.calendar import WorkingCalendar
@@ -18,6 +19,7 @@ from chatbot.config import Settings
 from chatbot.conversations import ConversationStore
 from chatbot.engine import Engine
 from chatbot.inbox import Inbox
+from chatbot.journal import FallbackJournal, journal_path
 from chatbot.knowledge import KnowledgeBase, load_knowledge_base
 from chatbot.understanding.fusion import FusedMatcher, build_matcher
 from chatbot.outbox import Outbox
@@ -70,6 +72,7 @@ def build_engine(
         retention=Retention(store=store, policy=settings.retention),
         calendars=calendars,
         promises=settings.reply_promises,
+        journal=FallbackJournal(path=journal_path(Path(settings.db_path))),
     )
     return engine, concerns
 
@@ -88,6 +91,8 @@ async def open_runtime(
     await store.open()
     try:
         engine, concerns = build_engine(settings=settings, kb=kb, store=store, matcher=matcher)
+        if engine.journal is not None:
+            await engine.journal.replay(concerns)  # urgent reports kept while the database was down
         gc.freeze()  # the knowledge and matcher index live for the whole run: keep them out of GC scans
         yield Runtime(
             settings=settings, kb=kb, store=store, engine=engine, concerns=concerns, outbox=Outbox(store=store),

@@ -1,0 +1,55 @@
+"""Emergency advice never depends on storage; an urgent report the database refuses is journalled, then queued."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from chatbot import replies
+from chatbot.messages import Audience, Incoming
+from chatbot.runtime import Runtime
+
+URGENT = "a man online keeps asking my daughter to send him photos of herself"
+
+
+# A disk-full file fails the same way through the same StorageError (tests/chatbot/test_store.py checks both).
+BROKEN = {
+    "read-only": (lambda db: db.execute("PRAGMA query_only = 1"), lambda db: db.execute("PRAGMA query_only = 0")),
+}
+
+
+def say(text: str, user: str = "mum") -> Incoming:
+    return Incoming(channel="telegram", user_id=user, chat_id=user, school_id="orchard", audience=Audience.PARENT, text=text)
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+async def test_an_urgent_report_the_database_refuses_still_gets_the_advice_and_reaches_the_queue_later(
+    runtime: Runtime, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await runtime.engine.handle(say("hello"))  # the conversation exists, so 'full' has pages to refuse
+    breaks, mends = BROKEN[fault]
+    await runtime.store.run(breaks)
+    with caplog.at_level(logging.INFO):
+        reply = await runtime.engine.handle(say(URGENT))
+    assert reply.urgent and reply.concern_ref is None
+    assert "999" in reply.text and "NSPCC" in reply.text and "couldn't pass your message to the school yet" in reply.text
+    journal = runtime.engine.journal
+    assert journal is not None and await journal.pending() == 1
+    assert any(r.levelno == logging.CRITICAL and str(journal.path) in r.getMessage() for r in caplog.records)
+    assert not any("daughter" in r.getMessage() for r in caplog.records)  # no message text in logs
+    assert await runtime.concerns.list() == []
+
+    await runtime.store.run(mends)
+    assert await journal.replay(runtime.concerns) == 1
+    (concern,) = await runtime.concerns.list()
+    assert concern.urgent and concern.school_id == "orchard" and concern.summary == URGENT
+    assert not journal.path.exists()
+
+
+async def test_an_ordinary_question_while_the_database_is_down_gets_an_honest_apology(runtime: Runtime) -> None:
+    await runtime.store.run(lambda db: db.execute("PRAGMA query_only = 1"))
+    reply = await runtime.engine.handle(say("can I post a photo from sports day?", user="dad"))
+    if reply.text != replies.STORAGE_DOWN:  # answering without a write is fine too; a wrong apology is not
+        assert not reply.urgent and "problem on my side" not in reply.text
+    assert runtime.engine.journal is not None and await runtime.engine.journal.pending() == 0
