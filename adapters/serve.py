@@ -11,7 +11,7 @@ import logging
 import signal
 from contextlib import suppress
 from datetime import timedelta
-from typing import Mapping
+from typing import Any, Coroutine, Mapping
 
 from adapters.base import Adapter
 from chatbot.config import Settings
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL_SECONDS = 15 * 60
 JOURNAL_INTERVAL_SECONDS = 10
+STOP_SECONDS = 5.0  # each adapter gets this long to stop; SIGTERM must end the process within seconds
 UPDATE_MEMORY = timedelta(days=7)  # platforms redeliver within minutes; a week is ample
 
 
@@ -116,14 +117,38 @@ async def serve_forever(
                     loop.add_signal_handler(sig, stop.set)
         await name_undrained(runtime, adapters)
         started: list[Adapter] = []
-        try:
+
+        async def start_all() -> None:
             for adapter in adapters:
                 await adapter.start()
                 started.append(adapter)
                 log.info("adapter started: %s", adapter.name)
-            await asyncio.gather(_housekeeping(runtime, stop), _replay_journal(runtime, stop))
+
+        try:
+            if await until_stopped(start_all(), stop):  # a start that hangs (dead credentials) still obeys SIGTERM
+                await asyncio.gather(_housekeeping(runtime, stop), _replay_journal(runtime, stop))
         finally:
             for adapter in reversed(started):
-                with suppress(Exception):
-                    await adapter.stop()
+                try:
+                    await asyncio.wait_for(adapter.stop(), timeout=STOP_SECONDS)
+                except Exception as exc:  # stopping must finish: the process is going away
+                    log.warning("adapter %s did not stop cleanly (%s)", adapter.name, type(exc).__name__)
                 log.info("adapter stopped: %s", adapter.name)
+
+
+async def until_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run `work` unless `stop` is set first (then cancel it); True when the work finished."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with suppress(asyncio.CancelledError, asyncio.TimeoutError):
+            await asyncio.wait_for(task, timeout=STOP_SECONDS)
+        log.info("stopped while starting")
+        return False
+    task.result()  # a start that failed (a rejected token) raises its one-line error here
+    return True

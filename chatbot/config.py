@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatbot.errors import ConfigError
-from chatbot.yamlfile import YamlProblem, line_of, load_yaml
+from chatbot.yamlfile import LINE_KEY, YamlProblem, line_of, load_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("chatbot.yaml")
 CORE_KEYS = frozenset({"database", "intents_dir", "knowledge_dir", "schools", "timezone", "office_hours", "school_hours", "retention", "reply_promises"})
+PLATFORM_KEYS = frozenset({"telegram", "slack"})  # each adapter reads (and checks) its own section
+HOURS_KEYS = frozenset({"opens", "closes", "weekdays", "closures"})
+RETENTION_KEYS = frozenset({"unsent_text_hours", "safeguarding_years"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,9 +97,16 @@ def _date(value: Any, where: str) -> date:
         raise ConfigError(f"{where}: {value!r} is not a date like 2026-12-21") from None
 
 
+def _unknown_keys(raw: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    unknown = sorted(str(k) for k in raw if k != LINE_KEY and k not in known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))})")
+
+
 def _hours(raw: Any, base: OfficeHours, where: str) -> OfficeHours:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: office hours must be a mapping")
+    _unknown_keys(raw, HOURS_KEYS, where)
     closures: list[tuple[date, date]] = list(base.closures)
     for item in raw.get("closures") or []:
         if isinstance(item, dict):
@@ -107,12 +118,35 @@ def _hours(raw: Any, base: OfficeHours, where: str) -> OfficeHours:
             raise ConfigError(f"{where}: closure ends before it starts ({start} to {end})")
         closures.append((start, end))
     weekdays = raw.get("weekdays")
-    return OfficeHours(
+    if weekdays is not None and (not isinstance(weekdays, list) or not all(d in range(7) for d in weekdays)):
+        raise ConfigError(f"{where}: weekdays are numbers 0 (Monday) to 6 (Sunday), e.g. [0, 1, 2, 3, 4]")
+    hours = OfficeHours(
         opens=_time(raw["opens"], where) if "opens" in raw else base.opens,
         closes=_time(raw["closes"], where) if "closes" in raw else base.closes,
         weekdays=tuple(int(d) for d in weekdays) if weekdays else base.weekdays,
         closures=tuple(closures),
     )
+    if hours.opens >= hours.closes:
+        raise ConfigError(f"{where}: the office opens ({hours.opens:%H:%M}) after it closes ({hours.closes:%H:%M})")
+    return hours
+
+
+def _timezone(value: Any, where: str) -> str:
+    name = str(value or "Europe/London")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown time zone {name!r} (use a name like Europe/London)") from None
+    return name
+
+
+def _key_line(path: Path, key: str) -> int:
+    """The line a top-level key is on (scalars carry no line of their own), or 1."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return next((n for n, line in enumerate(lines, start=1) if line.startswith(f"{key}:")), 1)
 
 
 def _section(data: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -122,7 +156,8 @@ def _section(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k != "__line__"}
 
 
-def _retention(raw: Mapping[str, Any]) -> RetentionPolicy:
+def _retention(raw: Mapping[str, Any], where: str) -> RetentionPolicy:
+    _unknown_keys(raw, RETENTION_KEYS, where)
     try:
         hours = float(raw.get("unsent_text_hours", RetentionPolicy.unsent_text_hours))
         years = int(raw.get("safeguarding_years", RetentionPolicy.safeguarding_years))
@@ -165,9 +200,15 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         p = Path(str(value)).expanduser()
         return p if p.is_absolute() else base / p
 
-    office = _hours(data.get("office_hours") or {}, OfficeHours(), "office_hours")
+    def at(key: str, node: Any = None) -> str:
+        return f"{path}:{line_of(node) or _key_line(path, key)}: {key}"
+
+    for key in sorted(str(k) for k in data if k != LINE_KEY and k not in CORE_KEYS and k not in PLATFORM_KEYS):
+        raise ConfigError(f"{at(key)}: unknown setting (known: {', '.join(sorted(CORE_KEYS | PLATFORM_KEYS))})")
+    raw_office = data.get("office_hours") or {}
+    office = _hours(raw_office, OfficeHours(), at("office_hours", raw_office))
     school_hours = {
-        school_id: _hours(raw, office, f"school_hours.{school_id}")
+        school_id: _hours(raw, office, f"{at('school_hours', raw)}.{school_id}")
         for school_id, raw in _section(data, "school_hours").items()
     }
     schools = as_list(env.get("CHATBOT_SCHOOLS") or data.get("schools")) or None
@@ -178,10 +219,10 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         knowledge_dir=rel(data.get("knowledge_dir"), PROJECT_ROOT / "knowledge"),
         cache_dir=rel(env.get("CHATBOT_CACHE_DIR") or data.get("cache_dir"), PROJECT_ROOT / ".cache"),
         schools=schools,
-        timezone=str(data.get("timezone") or "Europe/London"),
+        timezone=_timezone(data.get("timezone"), at("timezone")),
         office_hours=office,
         school_hours=school_hours,
-        retention=_retention(_section(data, "retention")),
+        retention=_retention(_section(data, "retention"), at("retention", data.get("retention"))),
         reply_promises=_promises(_section(data, "reply_promises")),
         platforms={
             str(key): _section(data, key) for key, value in data.items() if key not in CORE_KEYS and isinstance(value, dict)

@@ -11,9 +11,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.directory import OfficeDirectory
@@ -29,6 +31,7 @@ from chatbot.outbox import DeliveryLoop, is_office, office_for
 from chatbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+TOKEN_CHECK_SECONDS = 10.0
 
 BOLT_NAME = "adapters.slack.bolt"
 EVENTS_PATH = "/slack/events"
@@ -107,6 +110,7 @@ class SlackAdapter:
         if mode == "http":
             await self._start_http(self.http_port or 0)
         else:
+            await self._check_tokens()  # Socket Mode itself would retry a dead token for ever, a traceback each time
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
         self._stop.clear()
@@ -117,6 +121,19 @@ class SlackAdapter:
             )  # fmt: skip
             self._loops.append(asyncio.create_task(loop.run(self._stop), name=f"slack-outbox-{channel}"))
         log.info("slack adapter started mode=%s offices=%s", mode, ",".join(sorted(self.offices)))
+
+    async def _check_tokens(self) -> None:
+        """One call per token before connecting: a refusal or no answer is one line, never the token."""
+        app_client = AsyncWebClient(token=self.settings.app_token, base_url=self.settings.api_url)
+        try:
+            await asyncio.wait_for(self.client.auth_test(), timeout=TOKEN_CHECK_SECONDS)
+            await asyncio.wait_for(app_client.apps_connections_open(app_token=self.settings.app_token or ""),
+                                   timeout=TOKEN_CHECK_SECONDS)  # fmt: skip
+        except SlackApiError as exc:  # the error code only (e.g. invalid_auth)
+            code = exc.response.get("error") if exc.response is not None else None
+            raise ConfigError(f"Slack refused the tokens ({code or 'error'}): check SLACK_BOT_TOKEN and SLACK_APP_TOKEN.") from None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise ConfigError(f"Slack's API at {self.settings.api_url} is unreachable ({type(exc).__name__}).") from None
 
     async def _start_http(self, port: int) -> None:
         self._runner = web.AppRunner(self.web_app())

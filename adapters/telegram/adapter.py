@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 from telegram import BotCommand, Chat, InlineKeyboardMarkup, Message, Update, User
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from adapters.telegram import delivery
@@ -133,6 +133,10 @@ class TelegramAdapter:
                 await self.application.initialize()
             except InvalidToken:
                 raise ConfigError("Telegram rejected the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather.") from None
+            except NetworkError as exc:  # the address without the token, which PTB puts after it
+                raise ConfigError(
+                    f"Telegram's Bot API at {self.settings.api_url} is unreachable ({type(exc).__name__})."
+                ) from None
             await self._set_commands()
             await self.application.start()
             await self.updates.replay_pending()  # what the last run stored but never handled comes first
