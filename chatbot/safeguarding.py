@@ -43,6 +43,10 @@ class NetThresholds:
     urgent_score: float = 0.50  # concern_safeguarding leads with at least this fused score: urgent
     screen_urgent_score: float = 0.40  # ... or leads with this and the screen fired
     close_call: float = 0.0  # in the top three, this close to the leader: ask (0: only when it leads)
+    # Leading only by a hair at a low score is a coin-toss with a policy topic (in the dev sets: staff asking
+    # about colleagues and friendships); it is asked about from this lead, or from `sure_lead_score`.
+    lead_margin: float = 0.025
+    sure_lead_score: float = 0.40
     urgent_similarity: float = 0.85  # nearest-3 similarity to the safeguarding examples and stories
     check_similarity: float = 0.70
     # One or two content words ("my child", "snapchat") are too vague for the semantic signals to judge;
@@ -86,7 +90,9 @@ def assess(finding: SafetyFinding | None, reading: Reading, thresholds: NetThres
         return Assessment(band=Band.URGENT, signal=Signal.SCORE)
     if similarity >= thresholds.urgent_similarity:
         return Assessment(band=Band.URGENT, signal=Signal.SIMILARITY)
-    if leads or (SAFEGUARDING in ranked and top - score <= thresholds.close_call):
+    runner_up = reading.candidates[1].score if len(reading.candidates) > 1 else 0.0
+    clear_lead = leads and (score >= thresholds.sure_lead_score or score - runner_up >= thresholds.lead_margin)
+    if clear_lead or (SAFEGUARDING in ranked and not leads and top - score <= thresholds.close_call):
         return Assessment(band=Band.CHECK, signal=Signal.SCORE)
     if similarity >= thresholds.check_similarity:
         return Assessment(band=Band.CHECK, signal=Signal.SIMILARITY)

@@ -59,12 +59,15 @@ def test_narrative_floors(narrative: Report) -> None:
     assert narrative.top3_accuracy >= 0.95
 
 
-@pytest.mark.parametrize("name", ["short"])
-def test_every_child_at_risk_is_caught_and_false_alarms_are_rare(name: str, request: pytest.FixtureRequest) -> None:
-    report: Report = request.getfixturevalue(name)
-    missed = [r.case.text[:80] for r in report.results if r.at_risk and r.safeguarding is None]
+def test_every_child_at_risk_among_the_short_questions_is_caught(short: Report) -> None:
+    missed = [r.case.text[:80] for r in short.results if r.at_risk and r.safeguarding is None]
     assert missed == []
-    assert report.safeguarding_recall == 1.0
+    assert short.safeguarding_recall == 1.0
+
+
+@pytest.mark.parametrize("name", ["short", "narrative"])
+def test_false_alarms_are_rare(name: str, request: pytest.FixtureRequest) -> None:
+    report: Report = request.getfixturevalue(name)
     assert report.false_urgent_rate <= 0.01
     assert report.check_rate <= 0.05
 

@@ -38,8 +38,15 @@ def test_a_strong_safeguarding_reading_is_urgent_without_the_screen() -> None:
 
 
 def test_safeguarding_leading_at_a_modest_score_is_asked_about() -> None:
-    found = assess(None, reading(("concern_safeguarding", 0.3), ("concern_bullying", 0.29)), NET)
+    found = assess(None, reading(("concern_safeguarding", 0.3), ("concern_bullying", 0.25)), NET)
     assert (found.band, found.signal) == (Band.CHECK, Signal.SCORE)
+    found = assess(None, reading(("concern_safeguarding", 0.45), ("concern_bullying", 0.44)), NET)
+    assert found.band is Band.CHECK
+
+
+def test_a_low_lead_by_a_hair_is_a_coin_toss_not_a_question() -> None:
+    found = assess(None, reading(("concern_safeguarding", 0.3), ("staff_friending_parents", 0.29)), NET)
+    assert found.band is Band.NONE
 
 
 def test_closeness_to_the_safeguarding_examples_can_raise_the_band_alone() -> None:
