@@ -13,7 +13,6 @@ from typing import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from chatbot.knowledge import Intent, Section
 from chatbot.normalise import content_terms
@@ -46,6 +45,9 @@ class SectionRanker:
     """
 
     def __init__(self, *, sections: Sequence[Section], intents: Sequence[Intent]) -> None:
+        # Imported here: every `chatbot` command imports this module, and only `kb` commands need scikit-learn.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self._sections = tuple(sections)
         self._vectorizer = TfidfVectorizer(analyzer=content_terms, sublinear_tf=True)
         corpus = [self._section_text(s) for s in self._sections]

@@ -54,7 +54,7 @@ def file_sha256(path: Path) -> str:
 class SentenceEncoder:
     """Mean-pooled, L2-normalised MiniLM sentence embeddings."""
 
-    BATCH = 32
+    BATCH_TOKENS = 1024  # per batch (texts x longest): bounds the activations, so a cold start stays small
 
     def __init__(self, *, model_path: Path | None = None, expected_sha256: str = MODEL_SHA256) -> None:
         path = model_path or default_model_path()
@@ -84,11 +84,16 @@ class SentenceEncoder:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         # Similar lengths batch together, so short texts are not padded to a long one's length.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        lengths = [len(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), self.BATCH):
-            chunk = order[start : start + self.BATCH]
-            out[chunk] = self._embed_batch([texts[i] for i in chunk])
+        chunk: list[int] = []
+        for index in order:
+            if chunk and (len(chunk) + 1) * lengths[index] > self.BATCH_TOKENS:
+                out[chunk] = self._embed_batch([texts[i] for i in chunk])
+                chunk = []
+            chunk.append(index)
+        out[chunk] = self._embed_batch([texts[i] for i in chunk])
         return out
 
     def _embed_batch(self, texts: list[str]) -> Embeddings:

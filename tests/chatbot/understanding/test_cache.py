@@ -71,6 +71,7 @@ def test_a_warm_start_never_imports_scikit_learn(matcher: FusedMatcher) -> None:
     # The session's matcher fixture has filled the repo's cache; a fresh process must only read it.
     script = (
         "import sys\n"
+        "import cli.main\n"  # the `chatbot` command itself imports nothing heavy
         "from chatbot.config import Settings\n"
         "from chatbot.runtime import load_kb\n"
         "from chatbot.understanding.fusion import build_matcher\n"
