@@ -59,6 +59,14 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def settings_or_exit() -> Settings:
+    """The settings, or the problem in red and exit code 1."""
+    try:
+        return load_settings()
+    except UserError as error:
+        raise fail(str(error)) from None
+
+
 def run_command(main: Callable[[], Awaitable[T]]) -> T:
     """Run an async command body; user errors become a red message and exit code 1."""
 

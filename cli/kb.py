@@ -12,25 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chatbot.config import Settings, load_settings
 from chatbot.errors import KnowledgeError, UserError
 from chatbot.kb.coverage import Coverage, CoverageReport, coverage_report
 from chatbot.knowledge import load_knowledge_base
+from cli.context import fail, settings_or_exit
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]{escape(message)}[/]")
-    return typer.Exit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except UserError as error:
-        raise _fail(str(error)) from None
 
 
 def kb_coverage(
@@ -38,12 +25,12 @@ def kb_coverage(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Schools x intents: answered (with its number of citations) or silent, and what to review for each silence."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         kb = load_knowledge_base(intents_dir=settings.intents_dir, knowledge_dir=settings.knowledge_dir)
         report = coverage_report(kb, schools=school or None)
     except (KnowledgeError, UserError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         out.print_json(json.dumps(report.as_json()))
         return
@@ -95,18 +82,18 @@ def kb_draft(
     from chatbot.knowledge import load_intents
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", school):
-        raise _fail(f"--school {school!r}: use lower-case letters, digits and hyphens, e.g. oakfield")
-    settings = _settings()
+        raise fail(f"--school {school!r}: use lower-case letters, digits and hyphens, e.g. oakfield")
+    settings = settings_or_exit()
     target_dir = out_dir or settings.knowledge_dir
     if (target_dir / f"{school}.yaml").exists():
-        raise _fail(f"{target_dir / f'{school}.yaml'} already exists: choose another --out or remove it first")
+        raise fail(f"{target_dir / f'{school}.yaml'} already exists: choose another --out or remove it first")
     try:
         intents = load_intents(settings.intents_dir)
         draft, written = draft_from_file(
             school_id=school, name=name, policy=policy, out_dir=target_dir, intents=list(intents.values())
         )
     except (KnowledgeError, UserError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     out.print(
         f"Drafted {written}: {len(draft.sections)} sections, {len(draft.answers)} draft answers "
         f"(every one reviewed: false), in {draft.seconds:.1f} s."
