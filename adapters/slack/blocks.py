@@ -22,6 +22,7 @@ LABEL_CHARS = 75
 
 _USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 _ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
+_ACTOR = re.compile(r"\bslack:([UW][A-Z0-9]+)\b")  # the neutral actor id Slack stores, e.g. slack:U0123ABCD
 _SLACK_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
 
@@ -33,8 +34,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def actor_id(user_id: str) -> str:
+    """Who did something, as the queue stores it: neutral, so the CLI can print it plainly."""
+    return f"slack:{user_id}"
+
+
 def escape_keeping_mentions(text: str) -> str:
     """Escape, but let user mentions the core wrote back to us (a claimer's "<@U…>") render as names."""
+    text = _ACTOR.sub(lambda m: f"<@{m.group(1)}>", text)  # a Slack actor id shows as a mention, in Slack only
     return _ESCAPED_MENTION.sub(lambda m: f"<@{m.group(1)}>", escape(text))
 
 
@@ -75,6 +82,9 @@ def who(actor: str | None) -> str:
     """A claimer as Slack shows them: a mention stays a mention, anything else is escaped."""
     if actor is None:
         return "someone"
+    found = _ACTOR.fullmatch(actor)
+    if found:
+        return mention(found.group(1))
     return actor if _USER_MENTION.fullmatch(actor) else escape(actor)
 
 

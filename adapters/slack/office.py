@@ -117,7 +117,7 @@ class OfficeWorkbench:
                     log.info("refused a queue action from someone who isn't that school's office staff")
                     await self._tell(body, respond, cards.REFUSAL)
                     return
-                await fn(body, ref, kit.mention(user), desk.office.school_id)
+                await fn(body, ref, kit.actor_id(user), desk.office.school_id)
             except UserError as err:
                 await self._tell(body, respond, str(err))
 
@@ -153,7 +153,7 @@ class OfficeWorkbench:
                 log.info("refused a queue modal from someone who isn't that school's office staff")
                 await ack(response_action="errors", errors={cards.TEXT_BLOCK: cards.REFUSAL})
                 return
-            await change(ref, kit.mention(user), input_value(view), desk.office.school_id)
+            await change(ref, kit.actor_id(user), input_value(view), desk.office.school_id)
         except UserError as err:
             await ack(response_action="errors", errors={cards.TEXT_BLOCK: str(err)})
             return
@@ -179,7 +179,7 @@ class OfficeWorkbench:
         """Only the schools whose office this person works in."""
         active = [c for s in schools for c in await self.concerns.list(status=list(ACTIVE), school_id=s)]
         overdue = [c for s in schools for c in await self.concerns.list(overdue=True, school_id=s)]
-        mine = [c for c in active if c.claimed_by == kit.mention(user)]
+        mine = [c for c in active if c.claimed_by in (kit.actor_id(user), kit.mention(user))]  # old rows hold a mention
         unclaimed = [c for c in active if c.claimed_by is None]
         return cards.HomeLists(mine=mine, unclaimed=unclaimed, overdue=overdue)
 

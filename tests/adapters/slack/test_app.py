@@ -302,7 +302,7 @@ async def test_office_claims_replies_notes_and_resolves_from_slack(
 
     assert await bot.press(user=OFFICE_MEMBER, action_id=cards.CLAIM, value=concern.ref, card=card) == 200
     await fake.wait_for("chat.update", where=updated(f"Claimed by <@{OFFICE_MEMBER}>"))
-    assert (await runtime.concerns.get(concern.ref)).claimed_by == f"<@{OFFICE_MEMBER}>"
+    assert (await runtime.concerns.get(concern.ref)).claimed_by == f"slack:{OFFICE_MEMBER}"  # neutral, not Slack markup
 
     assert await bot.press(user=OFFICE_MEMBER, action_id=cards.REPLY, value=concern.ref, card=card) == 200
     [opened] = await fake.wait_for("views.open")
@@ -382,7 +382,7 @@ async def test_office_users_listed_in_settings_count_and_membership_is_cached(
     card = await card_for(fake, concern.ref)
 
     assert await bot.press(user=OFFICE_LISTED, action_id=cards.CLAIM, value=concern.ref, card=card) == 200
-    await eventually(lambda: _claimed_by(runtime, concern.ref, f"<@{OFFICE_LISTED}>"))
+    await eventually(lambda: _claimed_by(runtime, concern.ref, f"slack:{OFFICE_LISTED}"))
     assert await bot.press(user=OFFICE_MEMBER, action_id=cards.CLAIM, value=concern.ref, card=card, hook="late") == 200
     [conflict] = await fake.wait_for_responses(1)
 
@@ -470,8 +470,8 @@ async def test_a_reply_to_staff_on_slack_arrives_in_their_dm_and_a_dead_chat_tel
     gone_card = await card_for(fake, gone.ref)
     await card_for(fake, mine.ref)
 
-    await runtime.concerns.reply(mine.ref, by=f"<@{OFFICE_MEMBER}>", text="We've spoken to the parent.")
-    await runtime.concerns.reply(gone.ref, by=f"<@{OFFICE_MEMBER}>", text="Following up.")
+    await runtime.concerns.reply(mine.ref, by=f"slack:{OFFICE_MEMBER}", text="We've spoken to the parent.")
+    await runtime.concerns.reply(gone.ref, by=f"slack:{OFFICE_MEMBER}", text="Following up.")
 
     [dm] = await fake.wait_for("chat.postMessage", where=lambda c: c.channel == TEACHER_DM)
     assert "We've spoken to the parent." in dm.text

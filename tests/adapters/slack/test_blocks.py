@@ -55,6 +55,8 @@ def test_escape_neutralises_slacks_control_characters() -> None:
 
 def test_escape_keeping_mentions_renders_only_user_mentions() -> None:
     assert kit.escape_keeping_mentions("claimed by <@U0ABC> <!here>") == "claimed by <@U0ABC> &lt;!here&gt;"
+    assert kit.escape_keeping_mentions("already claimed by slack:U0ABC.") == "already claimed by <@U0ABC>."
+    assert kit.who("slack:U0ABC") == "<@U0ABC>" and kit.who("Mrs <Shah>") == "Mrs &lt;Shah&gt;"
 
 
 @pytest.mark.parametrize(
