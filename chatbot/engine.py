@@ -35,7 +35,7 @@ from chatbot.knowledge import KnowledgeBase, School
 from chatbot.matching import Candidate
 from chatbot.messages import Button, Incoming, InputKind, Reply, Visibility
 from chatbot.retention import Retention
-from chatbot.safeguarding import Assessment, Band, NetThresholds, assess
+from chatbot.safeguarding import Assessment, Band, NetThresholds, Signal, assess
 from chatbot.safety import screen
 from chatbot.store import utcnow
 from chatbot.understanding.fusion import FusedMatcher
@@ -138,11 +138,12 @@ class Engine:
         text = text[:MAX_CONCERN_CHARS]
         reading = self.matcher.read(text, audience=audience)
         candidates = [c for c in reading.candidates if c.intent not in ruled_out]
-        return Understanding(
-            safeguarding=assess(screen(text), reading, self.net),
-            candidates=candidates,
-            decision=decide(candidates, self.thresholds, terms=reading.terms),
-        )
+        decision = decide(candidates, self.thresholds, terms=reading.terms)
+        safeguarding = assess(screen(text), reading, self.net)
+        if safeguarding.band is Band.NONE and _offered_as_a_close_choice(candidates, decision, self.net):
+            # A child at risk is never one choice in a "did you mean" menu: ask the one check question.
+            safeguarding = Assessment(band=Band.CHECK, signal=Signal.SCORE)
+        return Understanding(safeguarding=safeguarding, candidates=candidates, decision=decision)
 
     # -- the turn ----------------------------------------------------------------
 
@@ -417,3 +418,11 @@ def _mostly_non_latin(text: str) -> bool:
         return False
     latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
     return latin / len(letters) < 0.5
+
+
+def _offered_as_a_close_choice(candidates: list[Candidate], decision: Decision, net: NetThresholds) -> bool:
+    """Safeguarding would be a "did you mean" option, within `menu_call` of the leader."""
+    if SAFEGUARDING not in decision.options or not candidates:
+        return False
+    score = next(c.score for c in candidates if c.intent == SAFEGUARDING)
+    return candidates[0].score - score <= net.menu_call

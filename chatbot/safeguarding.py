@@ -43,6 +43,7 @@ class NetThresholds:
     urgent_score: float = 0.50  # concern_safeguarding leads with at least this fused score: urgent
     screen_urgent_score: float = 0.40  # ... or leads with this and the screen fired
     close_call: float = 0.0  # in the top three, this close to the leader: ask (0: only when it leads)
+    menu_call: float = 0.03  # a "did you mean" would offer it this close to the leader: ask instead
     # Leading only by a hair at a low score is a coin-toss with a policy topic (in the dev sets: staff asking
     # about colleagues and friendships); it is asked about from this lead, or from `sure_lead_score`.
     lead_margin: float = 0.025

@@ -110,6 +110,9 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:gone missing|is missing|went missing|has not come home|hasnt come home|not come home|ran away from home|run away from home|running away)\b",
         r"\b(?:immediate|in) danger\b",
         r"\bbeen (?:attacked|assaulted)\b|\bassault\w*",
+        # A threat aimed at a child, or a child's whereabouts put online ("coming for her", "posted her address").
+        r"\b(?:coming|come|going|gonna) (?:to )?(?:for|after|get) (?:her|him|them|my child|the child)\b",
+        r"\b(?:post|share|put|leak)\w* (?:up )?(?:online )?(?:my |our |her |his |their |the )?(?:child |childs |child s )?(?:home )?address\b",
         r"\bbeaten up\b.{0,40}\b(?:video|filmed|shared|posted|badly)\b|\b(?:video|film)\w* of (?:a |the )?child\b.{0,20}\bbeing (?:beaten|attacked|hurt|hit)\b",
     ),
 }

@@ -352,6 +352,12 @@ async def test_a_child_at_risk_told_as_a_story_is_never_met_with_a_menu_or_a_pol
     assert not reply.citations
 
 
+async def test_a_threat_to_a_child_online_is_never_one_choice_in_a_menu(runtime: Runtime) -> None:
+    reply = await runtime.engine.handle(say("somebody shared where my girl lives on a tiktok and said they'd be coming for her"))
+    assert "call 999" in reply.text
+    assert not any(b.action == PickIntent("concern_offensive_post") for b in reply.buttons)
+
+
 async def test_understanding_uses_the_engines_own_net_thresholds(runtime: Runtime) -> None:
     engine = runtime.engine
     text = "a man online has been messaging my 10 year old and asked her to keep it secret"

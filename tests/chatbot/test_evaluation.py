@@ -65,6 +65,11 @@ def test_every_child_at_risk_among_the_short_questions_is_caught(short: Report) 
     assert short.safeguarding_recall == 1.0
 
 
+def test_every_child_at_risk_told_as_a_story_is_caught(narrative: Report) -> None:
+    missed = [r.case.text[:80] for r in narrative.results if r.at_risk and r.safeguarding is None]
+    assert missed == []
+
+
 @pytest.mark.parametrize("name", ["short", "narrative"])
 def test_false_alarms_are_rare(name: str, request: pytest.FixtureRequest) -> None:
     report: Report = request.getfixturevalue(name)

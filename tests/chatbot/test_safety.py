@@ -13,6 +13,7 @@ AT_RISK = [
     "someone told my daughter to keep their chats a secret and meet up",
     "my daughter is self harming",
     "an older boy brought a knife to school",
+    "someone put my sons home address on instagram and wrote that they are coming for him",
 ]
 
 NOT_AT_RISK = [
@@ -23,6 +24,7 @@ NOT_AT_RISK = [
     "my kid is being bullied on snapchat",
     "how do i contact my sons teacher",
     "what is the school's policy on photos",
+    "can I post the school's address on our class facebook group",
 ]
 
 
