@@ -139,6 +139,15 @@ def concern_card(card: Card) -> tuple[str, list[Block]]:
     return text, blocks
 
 
+def plain_card(concern: Concern, leads: Sequence[str]) -> str:
+    """When Slack refuses the full card (too long, or blocks it won't take): a short one that still alerts."""
+    line = (
+        f"{escape(card_title(concern))}. Slack would not show this concern in full: read it with"
+        f" `chatbot queue show {concern.ref}`."
+    )
+    return f"{loud_line(leads)} {line}" if concern.urgent else line
+
+
 def overdue_text(concern: Concern, due_words: str) -> str:
     holder = f"claimed by {who(concern.claimed_by)}" if concern.claimed_by else "not claimed yet"
     return (

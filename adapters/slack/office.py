@@ -28,7 +28,7 @@ from adapters.slack import cards
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Tracker
 from adapters.slack.offices import Office
-from adapters.slack.web_api import LOST_CARD_ERRORS, error_code_of, slack_errors
+from adapters.slack.web_api import LOST_CARD_ERRORS, REFUSED_CARD_ERRORS, error_code_of, slack_errors
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ACTIVE, Concern, ConcernQueue
 from chatbot.errors import ConcernNotFound, DeliveryError, Undeliverable, UserError
@@ -236,14 +236,36 @@ class OfficeWorkbench:
                     await self.client.chat_update(channel=office.channel, ts=concern.office_post_ref, text=text, blocks=blocks)
                 return concern.office_post_ref
             except DeliveryError as err:
+                if error_code_of(err) in REFUSED_CARD_ERRORS:
+                    self._refused(concern, err)
+                    async with slack_errors():
+                        await self.client.chat_update(
+                            channel=office.channel, ts=concern.office_post_ref, text=cards.plain_card(concern, office.leads), blocks=[]
+                        )
+                    return concern.office_post_ref
                 if error_code_of(err) not in LOST_CARD_ERRORS:
                     raise
                 log.warning("office card for %s is gone; posting it again", concern.ref)
-        async with slack_errors():
-            posted = await self.client.chat_postMessage(channel=office.channel, text=text, blocks=blocks, unfurl_links=False)
+        try:
+            async with slack_errors():
+                posted = await self.client.chat_postMessage(channel=office.channel, text=text, blocks=blocks, unfurl_links=False)
+        except DeliveryError as err:
+            if error_code_of(err) not in REFUSED_CARD_ERRORS:
+                raise
+            self._refused(concern, err)
+            async with slack_errors():
+                posted = await self.client.chat_postMessage(
+                    channel=office.channel, text=cards.plain_card(concern, office.leads), unfurl_links=False
+                )
         ts = str(posted["ts"])
         await self.concerns.set_office_post_ref(concern.ref, ts)
         return ts
+
+    @staticmethod
+    def _refused(concern: Concern, err: DeliveryError) -> None:
+        """Slack refused the card for good: say so loudly (never its text), then a plain card stands in."""
+        level = logging.CRITICAL if concern.urgent else logging.ERROR
+        log.log(level, "office card for %s refused by Slack (%s); posting a plain card", concern.ref, error_code_of(err))
 
     async def _blank_card(self, office: Office, payload: dict[str, Any]) -> None:
         """A concern was deleted (purged, or forgotten at the parent's request): its card keeps no text."""

@@ -14,6 +14,8 @@ from chatbot.errors import DeliveryError, RetryLater, Undeliverable
 # A chat we can never post to again; a card that is gone (post a new one); Slack having a bad moment.
 DEAD_CHAT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "account_inactive", "is_archived", "user_not_found"})
 LOST_CARD_ERRORS = frozenset({"message_not_found", "cant_update_message"})
+# Slack will never take this card as it is: retrying changes nothing, a plain card must stand in for it.
+REFUSED_CARD_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 

@@ -617,3 +617,18 @@ async def test_configuration_mistakes_fail_at_start_with_a_clear_message(
     with pytest.raises(ConfigError, match=message):
         slack = SlackAdapter(settings=slack_settings(fake, **changes), runtime=runtime, http_port=port)
         await slack.start()
+
+
+@pytest.mark.parametrize("code", ["msg_too_long", "invalid_blocks"])
+async def test_a_card_slack_refuses_is_replaced_by_a_plain_card_not_retried_for_ever(
+    adapter: SlackAdapter, fake: FakeSlack, runtime: Runtime, code: str
+) -> None:
+    fake.error(code, method="chat.postMessage", times=1)
+    concern = await open_concern(runtime, urgent=True, category="concern_safeguarding")
+
+    plain = await card_for(fake, concern.ref)
+    assert "chatbot queue show " + concern.ref in plain.text
+    assert "<!channel>" in plain.text  # the safeguarding lead is still pinged
+    assert not plain.params.get("blocks")
+    await eventually(lambda: _posted(runtime, concern.ref, plain.answer["ts"]))
+    assert len([c for c in fake.attempts if c.method == "chat.postMessage" and about(concern.ref)(c)]) == 2
