@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 MAX_INLINE_WAIT = 30.0  # longest we hold a conversation to honour a 429 on a direct reply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+DIRECT_ATTEMPTS = 4  # a direct reply is tried this many times before the error handler apologises
+BACKOFF_SECONDS = 0.25  # first wait after a 5xx or a timeout; doubled each time
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -74,9 +76,14 @@ async def send(
 async def _send_one(
     bot: Bot, chat_id: int, text: str, *, markup: InlineKeyboardMarkup | None, reply_to: int | None
 ) -> bool:
-    """One message, waiting out one 429; False when the person has blocked the bot."""
+    """One message, through a bounded retry; False when the person has blocked the bot.
+
+    A 429 is waited out (up to MAX_INLINE_WAIT); a 5xx, a timeout or a dropped connection is tried again
+    after a short back-off, DIRECT_ATTEMPTS times in all, so a passing fault never leaves a parent unanswered.
+    A request Telegram refuses as bad (BadRequest) is not retried: it would fail the same way.
+    """
     quote = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
-    for attempt in (1, 2):
+    for attempt in range(1, DIRECT_ATTEMPTS + 1):
         try:
             await bot.send_message(
                 chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
@@ -84,10 +91,17 @@ async def _send_one(
             )  # fmt: skip
             return True
         except RetryAfter as exc:
-            if attempt == 2:
+            if attempt == DIRECT_ATTEMPTS:
                 raise
             await asyncio.sleep(min(retry_seconds(exc), MAX_INLINE_WAIT))
         except Forbidden:
             log.info("telegram chat=%s has blocked the bot; reply dropped", chat_id)
             return False
+        except BadRequest:
+            raise
+        except NetworkError as exc:  # 5xx, TimedOut, connection trouble
+            if attempt == DIRECT_ATTEMPTS:
+                raise
+            log.info("telegram chat=%s: reply attempt %d failed (%s); trying again", chat_id, attempt, type(exc).__name__)
+            await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
     return False

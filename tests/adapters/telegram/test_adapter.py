@@ -498,3 +498,17 @@ def test_keyboard_leaves_out_callback_data_over_64_bytes() -> None:
     assert markup is not None
     assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [["i:post_photo"]]
     assert keyboard(()) is None
+
+
+@pytest.mark.parametrize("status", [500, 502])
+async def test_a_direct_reply_that_meets_server_errors_is_tried_again_and_sent_without_an_apology(
+    bot: Bot, status: int
+) -> None:
+    chat = 1104
+    bot.fake.fail("sendMessage", chat_id=chat, error_code=status, description="Internal Server Error", times=2)
+    bot.fake.push(text_update(chat, "is it ok to moan about the school on facebook"))
+    await bot.fake.wait_sent(chat, 1, timeout=10)
+    attempts = bot.fake.sent(chat, ok=None)
+    assert [c.status for c in attempts] == [status, status, 200]
+    assert "📖" in attempts[-1].text
+    assert all(replies.APOLOGY not in c.text for c in bot.fake.sent(chat))
