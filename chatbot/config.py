@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatbot.errors import ConfigError
@@ -228,3 +228,12 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
             str(key): _section(data, key) for key, value in data.items() if key not in CORE_KEYS and isinstance(value, dict)
         },
     )
+
+
+def platform_setting(
+    settings: Settings, platform: str, env: Mapping[str, str] | None = None
+) -> Callable[[str, str], Any]:
+    """How an adapter reads one of its settings: the environment variable first, then its config section."""
+    environ = os.environ if env is None else env
+    section: Mapping[str, Any] = settings.platforms.get(platform, {})
+    return lambda name, key: environ.get(name) or section.get(key)

@@ -5,11 +5,10 @@ They live with the adapter so the core never learns what a signing secret is.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from chatbot.config import Settings, as_list
+from chatbot.config import Settings, as_list, platform_setting
 
 
 def _pairs(value: Any) -> tuple[str, ...]:
@@ -34,11 +33,7 @@ class SlackSettings:
 
 def slack_settings(settings: Settings, env: Mapping[str, str] | None = None) -> SlackSettings | None:
     """The workspace's settings, or None when no bot token is configured (Slack is then not served)."""
-    env = os.environ if env is None else env
-    section: Mapping[str, Any] = settings.platforms.get("slack", {})
-
-    def value(name: str, key: str) -> Any:
-        return env.get(name) or section.get(key)
+    value = platform_setting(settings, "slack", env)
 
     token = value("SLACK_BOT_TOKEN", "bot_token")
     if not token:

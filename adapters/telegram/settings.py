@@ -5,11 +5,10 @@ They live with the adapter so the core never learns what a bot token is.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from chatbot.config import Settings
+from chatbot.config import Settings, platform_setting
 from chatbot.errors import ConfigError
 
 MODES = ("polling", "webhook")
@@ -31,11 +30,7 @@ class TelegramSettings:
 
 def telegram_settings(settings: Settings, env: Mapping[str, str] | None = None) -> TelegramSettings | None:
     """The bot's settings, or None when no token is configured (Telegram is then not served)."""
-    env = os.environ if env is None else env
-    section: Mapping[str, Any] = settings.platforms.get("telegram", {})
-
-    def value(name: str, key: str) -> Any:
-        return env.get(name) or section.get(key)
+    value = platform_setting(settings, "telegram", env)
 
     token = value("TELEGRAM_BOT_TOKEN", "token")
     if not token:
