@@ -75,7 +75,23 @@ def shorten(text: str, limit: int) -> str:
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    return "\n".join(f">{line}" for line in escape(shorten(text.strip(), limit)).splitlines() or [">"])
+    """A person's words as a block quote, escaped, cut at a word so the *final* text fits `limit`.
+
+    Escaping can make text five times longer (& is &amp;) and every line gains a
+    ">", so the cut is measured on the quoted result, not on the words.
+    """
+    words = text.strip()
+
+    def quoted(keep: int) -> str:
+        return "\n".join(f">{line}" for line in escape(shorten(words, keep)).splitlines() or [""])
+
+    if len(whole := quoted(len(words))) <= limit:
+        return whole
+    fits, too_long = 1, len(words)  # quoted(1) is ">…"; the longest prefix that fits lies between
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        fits, too_long = (middle, too_long) if len(quoted(middle)) <= limit else (fits, middle)
+    return quoted(fits)
 
 
 def who(actor: str | None) -> str:

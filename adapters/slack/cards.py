@@ -133,8 +133,11 @@ def concern_card(card: Card) -> tuple[str, list[Block]]:
         text = f"{loud_line(card.leads)} {text}"
     blocks.append({"type": "header", "text": plain(card_title(concern), 150)})
     blocks.append({"type": "section", "fields": _card_fields(card)})
-    summary = quote(concern.summary, SECTION_CHARS - 40) if concern.summary.strip() else "_(no description given)_"
-    blocks.append(section(f"*What they told us*\n{summary}"))
+    heading = "*What they told us*\n"
+    summary = "_(no description given)_"
+    if concern.summary.strip():
+        summary = quote(concern.summary, SECTION_CHARS - len(heading))
+    blocks.append(section(heading + summary))
     blocks.append({"type": "actions", "block_id": f"queue:{concern.ref}", "elements": queue_buttons(concern)})
     return text, blocks
 

@@ -29,6 +29,7 @@ SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT0001"
 TEAM = "T0SCHOOL"
 JSON_FIELDS = ("blocks", "view", "attachments", "metadata")
+SECTION_CHARS, FIELD_CHARS, MESSAGE_CHARS = 3000, 2000, 40_000  # Slack's limits on a section, a field, a message
 
 
 @dataclass
@@ -210,6 +211,8 @@ class FakeSlack:
         return f"1700000000.{next(self._ts):06d}"
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral") and (refusal := refused(params)):
+            return 200, {"ok": False, "error": refusal}
         if method == "auth.test":
             return 200, {"ok": True, "url": "https://school.slack.com/", "team": "School", "user": "policybot",
                          "team_id": self.team, "user_id": self.bot_user, "bot_id": "B0BOT0001"}  # fmt: skip
@@ -271,6 +274,22 @@ class FakeSlack:
 
         await self._wait(acked, timeout, f"the ack of {envelope_id}")
         return next(a for a in self.socket_acks if a.get("envelope_id") == envelope_id)
+
+
+def refused(params: dict[str, Any]) -> str | None:
+    """Slack's own limits on a message: a text object over its limit is invalid_blocks, a huge text msg_too_long."""
+    if len(str(params.get("text") or "")) > MESSAGE_CHARS:
+        return "msg_too_long"
+    blocks = params.get("blocks") or []
+    if len(blocks) > 50:
+        return "invalid_blocks"
+    for block in blocks:
+        text = (block.get("text") or {}).get("text") or ""
+        if len(text) > (150 if block.get("type") == "header" else SECTION_CHARS):
+            return "invalid_blocks"
+        if any(len(field.get("text") or "") > FIELD_CHARS for field in block.get("fields") or []):
+            return "invalid_blocks"
+    return None
 
 
 # -- requests from "Slack" to the bot's HTTP endpoint -------------------------------------------

@@ -632,3 +632,17 @@ async def test_a_card_slack_refuses_is_replaced_by_a_plain_card_not_retried_for_
     assert not plain.params.get("blocks")
     await eventually(lambda: _posted(runtime, concern.ref, plain.answer["ts"]))
     assert len([c for c in fake.attempts if c.method == "chat.postMessage" and about(concern.ref)(c)]) == 2
+
+
+async def test_an_urgent_card_full_of_markup_and_lines_posts_in_full(
+    adapter: SlackAdapter, fake: FakeSlack, runtime: Runtime
+) -> None:
+    """The fake refuses a section over 3,000 characters, as Slack does: the card must fit after escaping."""
+    summary = "\n".join(f"<{n}> & <!here> & more" for n in range(500))
+    concern = await open_concern(runtime, urgent=True, category="concern_safeguarding", summary=summary)
+
+    card = await card_for(fake, concern.ref)
+
+    assert card.params.get("blocks") and "Urgent (safeguarding)" in texts(card.params["blocks"])
+    assert "&lt;0&gt; &amp; &lt;!here&gt;" in texts(card.params["blocks"])
+    assert [c for c in fake.attempts if c.method == "chat.postMessage" and not c.ok] == []

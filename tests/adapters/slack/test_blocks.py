@@ -127,6 +127,26 @@ def test_card_shows_what_the_office_needs_and_no_platform_ids() -> None:
     assert "confirm" in buttons(blocks)[-1]
 
 
+def test_quote_escapes_and_marks_every_line() -> None:
+    assert kit.quote("a & b\n<c>") == ">a &amp; b\n>&lt;c&gt;"
+
+
+def test_a_card_fits_slacks_section_limit_after_escaping_and_quoting() -> None:
+    """Measured on the final text: '&' becomes '&amp;' and each of hundreds of lines gains a '>'."""
+    summary = "\n".join(f"<{n}> & <!channel> && x > y" for n in range(600))  # about 16,000 characters escaped
+    _, blocks = card(concern(summary=summary, urgent=True, category="concern_safeguarding"), leads=("U0DSL",))
+
+    told = next(b["text"]["text"] for b in blocks if b["type"] == "section" and "What they told us" in str(b))
+    heading, *lines = told.split("\n")
+    assert len(told) <= 3000
+    assert len(told) > 2700  # cut to fit, not cut short
+    assert heading == "*What they told us*" and all(line.startswith(">") for line in lines)
+    assert lines[0] == ">&lt;0&gt; &amp; &lt;!channel&gt; &amp;&amp; x &gt; y" and lines[-1].endswith("…")
+    bare = "".join(line[1:] for line in lines).replace("&amp;", "").replace("&lt;", "").replace("&gt;", "")
+    assert not {"&", "<", ">"} & set(bare)  # nothing left that Slack would read as markup
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section" and "text" in b)
+
+
 def test_urgent_card_pings_the_channel_and_each_lead() -> None:
     text, blocks = card(concern(urgent=True, category="concern_safeguarding"), leads=("U0DSL", "U0DEP"))
     for ping in ("<!channel>", "<@U0DSL>", "<@U0DEP>"):
