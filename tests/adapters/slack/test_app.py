@@ -212,7 +212,7 @@ async def test_logs_say_what_happened_without_the_words(
 
 
 async def test_direct_message_is_answered_once_even_when_slack_redelivers_it(
-    bot: Bot, fake: FakeSlack, kb: KnowledgeBase
+    bot: Bot, adapter: SlackAdapter, fake: FakeSlack, kb: KnowledgeBase
 ) -> None:
     school = kb.school(SCHOOL)
     answer = school.answers["staff_friending_parents"]
@@ -225,10 +225,10 @@ async def test_direct_message_is_answered_once_even_when_slack_redelivers_it(
     assert school.sections[answer.cites[0]].title in texts(post.params["blocks"])
 
     assert await bot.event(event, event_id="Ev0001", retry=1) == 200  # Slack's retry of the same event
-    later = {**event, "text": "thanks", "ts": "1700000002.000100"}
-    assert await bot.event(later, event_id="Ev0002") == 200
+    sentinel = {**event, "text": "thanks", "ts": "1700000002.000100"}  # sent after the retry
+    assert await bot.event(sentinel, event_id="Ev0002") == 200
     await fake.wait_for("chat.postMessage", count=2, where=lambda c: c.channel == TEACHER_DM)
-    await asyncio.sleep(0.2)
+    await adapter.stop()  # waits for every listener still running, so a doubled answer would be seen
     assert len(fake.called("chat.postMessage", lambda c: c.channel == TEACHER_DM)) == 2
 
 
@@ -524,15 +524,19 @@ async def test_app_home_shows_the_queue_to_the_office_and_a_note_to_everyone_els
     [{"secret": "not-the-secret"}, {"timestamp": int(time.time()) - 6 * 60}],
     ids=["forged", "stale"],
 )
-async def test_forged_or_stale_requests_are_rejected(bot: Bot, fake: FakeSlack, signing: dict[str, Any]) -> None:
+async def test_forged_or_stale_requests_are_rejected(
+    bot: Bot, adapter: SlackAdapter, fake: FakeSlack, signing: dict[str, Any]
+) -> None:
     body = command_body(user=TEACHER, channel=TEACHER_DM, text="can I accept a friend request from a parent?",
-                        response_url=fake.response_url())  # fmt: skip
+                        response_url=fake.response_url("forged"))  # fmt: skip
 
     status, _ = await bot.post(body, content_type=FORM, **signing)
 
     assert status == 401
-    await asyncio.sleep(0.2)
-    assert fake.responses == [] and fake.called("chat.postMessage") == []
+    assert await bot.command(user=TEACHER, channel=TEACHER_DM, text="help", hook="sentinel") == 200  # a genuine one
+    await fake.wait_for_responses(1)
+    await adapter.stop()  # waits for every listener still running
+    assert [r["_hook"] for r in fake.responses] == ["sentinel"] and fake.called("chat.postMessage") == []
 
 
 def _chat_item(chat_id: str = "D0SOMEONE") -> OutboxItem:
