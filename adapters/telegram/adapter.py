@@ -77,12 +77,17 @@ class TelegramAdapter:
         engine: Handles | None = None,
         concurrency: int = 8,
         delivery_idle_sleep: float = 0.5,
+        sleep: delivery.Sleep = asyncio.sleep,
     ) -> None:
-        """`engine` defaults to the runtime's; an unknown TELEGRAM_SCHOOL is refused here, not per message."""
+        """`engine` defaults to the runtime's; an unknown TELEGRAM_SCHOOL is refused here, not per message.
+
+        `sleep` is how a direct reply waits between tries (tests pass one that records and returns at once).
+        """
         if settings.school and settings.school not in runtime.kb.schools:
             known = ", ".join(sorted(runtime.kb.schools))
             raise ConfigError(f"TELEGRAM_SCHOOL {settings.school!r} is not a school I know ({known}).")
         self.settings = settings
+        self.sleep = sleep
         self.engine: Handles = engine or runtime.engine
         self.store = runtime.store
         self.inbox = runtime.inbox
@@ -279,4 +284,4 @@ class TelegramAdapter:
     async def _send(
         self, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None
     ) -> None:
-        await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to)
+        await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to, sleep=self.sleep)

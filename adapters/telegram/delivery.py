@@ -10,6 +10,7 @@ import asyncio
 import logging
 import warnings
 from datetime import timedelta
+from typing import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
@@ -22,6 +23,7 @@ from chatbot.messages import OutboxItem
 
 log = logging.getLogger(__name__)
 
+Sleep = Callable[[float], Awaitable[None]]  # asyncio.sleep, or a test's recording stand-in
 MAX_INLINE_WAIT = 30.0  # longest we hold a conversation to honour a 429 on a direct reply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 DIRECT_ATTEMPTS = 4  # a direct reply is tried this many times before the error handler apologises
@@ -61,20 +63,21 @@ async def deliver(bot: Bot, item: OutboxItem) -> None:
 
 
 async def send(
-    bot: Bot, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None
+    bot: Bot, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> None:
-    """Send a rendered reply; its buttons go with the last part."""
+    """Send a rendered reply; its buttons go with the last part. `sleep` waits between tries."""
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
         sent = await _send_one(
-            bot, chat_id, chunk, markup=markup if last else None, reply_to=reply_to if index == 0 else None
+            bot, chat_id, chunk, markup=markup if last else None, reply_to=reply_to if index == 0 else None, sleep=sleep
         )
         if not sent:
             return
 
 
 async def _send_one(
-    bot: Bot, chat_id: int, text: str, *, markup: InlineKeyboardMarkup | None, reply_to: int | None
+    bot: Bot, chat_id: int, text: str, *, markup: InlineKeyboardMarkup | None, reply_to: int | None, sleep: Sleep
 ) -> bool:
     """One message, through a bounded retry; False when the person has blocked the bot.
 
@@ -93,7 +96,7 @@ async def _send_one(
         except RetryAfter as exc:
             if attempt == DIRECT_ATTEMPTS:
                 raise
-            await asyncio.sleep(min(retry_seconds(exc), MAX_INLINE_WAIT))
+            await sleep(min(retry_seconds(exc), MAX_INLINE_WAIT))
         except Forbidden:
             log.info("telegram chat=%s has blocked the bot; reply dropped", chat_id)
             return False
@@ -103,5 +106,5 @@ async def _send_one(
             if attempt == DIRECT_ATTEMPTS:
                 raise
             log.info("telegram chat=%s: reply attempt %d failed (%s); trying again", chat_id, attempt, type(exc).__name__)
-            await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            await sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
     return False
