@@ -13,29 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Mapping
 
-from chatbot import replies
+from chatbot import account_replies, replies
 from chatbot.account import Account
 from chatbot.actions import (
     ChooseSchool, ContactOffice, Forget, FlowAnswer, MoreFromPolicy, NoneOfThese, PickIntent, Withdraw, decode,
 )  # fmt: skip
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import ConcernQueue
-from chatbot.confidence import Decision, Thresholds, Verdict, decide
+from chatbot.confidence import Thresholds, Verdict
 from chatbot.conversations import Conversation, ConversationStore
 from chatbot.errors import StorageError, UnknownSchool
 from chatbot.flow_runner import FlowRunner, Turn
 from chatbot.flows import intake, photo, safeguarding_check
 from chatbot.journal import FallbackJournal
-from chatbot.knowledge import KnowledgeBase, School
-from chatbot.matching import Candidate
+from chatbot.knowledge import KnowledgeBase
 from chatbot.messages import Button, Incoming, InputKind, Reply, Visibility
 from chatbot.retention import Retention
-from chatbot.safeguarding import Assessment, Band, NetThresholds, Signal, assess
+from chatbot.escalation import Escalation
+from chatbot.reading import SAFEGUARDING, Understanding, mostly_non_latin, read
+from chatbot.safeguarding import NetThresholds
 from chatbot.safety import screen
 from chatbot.store import utcnow
 from chatbot.understanding.fusion import FusedMatcher
@@ -44,41 +44,10 @@ log = logging.getLogger(__name__)
 
 LONG_MESSAGE_CHARS = 600  # this long, with no topic the policy covers, it reads as a write-up for the office
 MAX_CONCERN_CHARS = intake.MAX_CONCERN_CHARS
-SAFEGUARDING = "concern_safeguarding"
 # Slash commands are shortcuts to intents; /cancel is the one that is not.
 COMMAND_INTENTS = {"start": "greeting", "help": "help", "privacy": "privacy", "concerns": "concern_status", "forget": "forget_me"}
 # Meta intents that concern the person's own matters: never handled in a group chat.
 PRIVATE_META = frozenset({"concern_status", "withdraw_concern", "forget_me", "talk_to_person"})
-
-
-@dataclass(frozen=True, kw_only=True)
-class Understanding:
-    """How a text was read: the safeguarding band, the ranked candidates, the decision.
-
-    The band is assessed with the engine's own thresholds when the text is read,
-    so `urgent` and `check` say what this engine would do.
-    """
-
-    safeguarding: Assessment
-    candidates: list[Candidate]
-    decision: Decision
-
-    @property
-    def urgent(self) -> bool:
-        return self.safeguarding.band is Band.URGENT
-
-    @property
-    def check(self) -> bool:
-        return self.safeguarding.band is Band.CHECK
-
-    @property
-    def intent(self) -> str:
-        """The single label this reading amounts to (what the evaluation scores)."""
-        if self.safeguarding.band is not Band.NONE:
-            return SAFEGUARDING
-        if self.decision.verdict is Verdict.FALLBACK or self.decision.intent is None:
-            return "out_of_scope"
-        return self.decision.intent
 
 
 class Engine:
@@ -115,13 +84,16 @@ class Engine:
             kb=kb, conversations=conversations, concerns=concerns, calendars=calendars, clock=clock, promises=self.promises,
             after_check=self._after_check,
         )  # fmt: skip
+        self.escalation = Escalation(
+            kb=kb, concerns=concerns, conversations=conversations, flows=self.flows, journal=journal
+        )
         # The meta intents' answers: a table, one line each.
         self.meta: dict[str, Callable[[Turn, str, float], Awaitable[Reply]]] = {
             "greeting": _said(lambda t: replies.greeting(t.school, t.audience)),
             "help": _said(lambda t: replies.help_text(t.school, t.audience, self.promises.get(t.school.id))),
             "thanks": _said(lambda t: replies.thanks(t.school)),
             "out_of_scope": _said(lambda t: replies.out_of_scope(t.school)),
-            "privacy": _said(lambda t: replies.privacy(t.school, self.retention.policy)),
+            "privacy": _said(lambda t: account_replies.privacy(t.school, self.retention.policy)),
             "concern_status": lambda t, _i, _c: self.account.my_concerns(t.incoming),
             "withdraw_concern": lambda t, _i, _c: self.account.my_concerns(t.incoming),
             "forget_me": lambda t, _i, _c: self.account.ask_to_forget(t.school, t.incoming),
@@ -131,19 +103,11 @@ class Engine:
     # -- understanding (no side effects; the evaluation uses this) -----------
 
     def understand(self, text: str, *, audience: str, ruled_out: frozenset[str] = frozenset()) -> Understanding:
-        """Read the whole message (blocking: it embeds the text; `handle` runs this in a worker thread).
+        """Read the whole message with this engine's thresholds (blocking: `handle` runs it in a worker thread)."""
+        return read(self.matcher, text, audience=audience, thresholds=self.thresholds, net=self.net, ruled_out=ruled_out)
 
-        `ruled_out`: intents the person has already said it is not (a "No" at the safeguarding check).
-        """
-        text = text[:MAX_CONCERN_CHARS]
-        reading = self.matcher.read(text, audience=audience)
-        candidates = [c for c in reading.candidates if c.intent not in ruled_out]
-        decision = decide(candidates, self.thresholds, terms=reading.terms)
-        safeguarding = assess(screen(text), reading, self.net)
-        if safeguarding.band is Band.NONE and _offered_as_a_close_choice(candidates, decision, self.net):
-            # A child at risk is never one choice in a "did you mean" menu: ask the one check question.
-            safeguarding = Assessment(band=Band.CHECK, signal=Signal.SCORE)
-        return Understanding(safeguarding=safeguarding, candidates=candidates, decision=decision)
+    async def _is_urgent(self, text: str, audience: str) -> bool:
+        return (await asyncio.to_thread(self.understand, text, audience=audience)).urgent
 
     # -- the turn ----------------------------------------------------------------
 
@@ -157,25 +121,7 @@ class Engine:
             return await self._handle(incoming)
         except StorageError as exc:
             log.error("turn channel=%s without storage: %s", incoming.channel, exc.problem)
-            return await self._without_storage(incoming)
-
-    async def _without_storage(self, incoming: Incoming) -> Reply:
-        text = incoming.text.strip()
-        if not text or not self.understand(text, audience=incoming.audience.value).urgent:
-            return Reply(text=replies.STORAGE_DOWN)
-        school_id = incoming.school_id
-        if not school_id:
-            try:
-                school_id = (await self.conversations.get(incoming.channel, incoming.user_id)).school_id
-            except StorageError:
-                school_id = next(iter(self.kb.schools)) if len(self.kb.schools) == 1 else ""
-        school = self.kb.schools.get(school_id)
-        kept = self.journal is not None and await self.journal.append(
-            school_id=school_id, channel=incoming.channel, user_id=incoming.user_id, chat_id=incoming.chat_id,
-            audience=incoming.audience.value, summary=text[:MAX_CONCERN_CHARS],
-        )  # fmt: skip
-        return Reply(text=replies.emergency_unstored(school, kept=kept), intent=SAFEGUARDING, urgent=True,
-                     visibility=Visibility.ASKER)  # fmt: skip
+            return await self.escalation.without_storage(incoming, self._is_urgent)
 
     async def _handle(self, incoming: Incoming) -> Reply:
         conv = await self.conversations.get(incoming.channel, incoming.user_id)
@@ -296,9 +242,9 @@ class Engine:
             return Reply(text=replies.no_letters())
         understanding = await asyncio.to_thread(self.understand, text, audience=turn.audience)
         if understanding.urgent:
-            return await self._urgent(turn, text, understanding.decision.confidence, understanding)
+            return await self.escalation.urgent(turn, text, understanding.decision.confidence, understanding)
         if understanding.check:
-            return await self._check(turn, text, understanding)
+            return await self.escalation.check(turn, text, understanding)
         if turn.conv.in_flow and not turn.incoming.is_group:
             understood = understanding.decision.verdict is Verdict.ANSWER
             continued = await self.flows.text(turn, text, understood=understood)
@@ -308,7 +254,7 @@ class Engine:
 
     async def _answer(self, turn: Turn, text: str, understanding: Understanding) -> Reply:
         """Answer a message the safeguarding net has let through: its topic, "did you mean", or the open door."""
-        if _mostly_non_latin(text):
+        if mostly_non_latin(text):
             return Reply(text=replies.english_only(turn.school), buttons=(replies.CONTACT_BUTTON,), intent="out_of_scope")
         decision = understanding.decision
         no_topic = decision.verdict is Verdict.FALLBACK or decision.intent == "out_of_scope"
@@ -334,7 +280,7 @@ class Engine:
         intent = self.kb.intent(intent_id)
         if intent.kind == "concern":
             if intent_id == SAFEGUARDING:
-                return await self._urgent(turn, text or "(chose: a child may be at risk)", 1.0, None)
+                return await self.escalation.urgent(turn, text or "(chose: a child may be at risk)", 1.0, None)
             summary = text if len(text.split()) >= 6 else ""
             return await self._start_intake(turn, intent_id, summary, confidence)
         if intent.kind == "meta":
@@ -358,44 +304,15 @@ class Engine:
 
     # -- safeguarding ------------------------------------------------------------
 
-    async def _check(self, turn: Turn, text: str, understanding: Understanding) -> Reply:
-        """The net is unsure: ask the one question that already carries the emergency line."""
-        log.info("safeguarding check asked school=%s signal=%s", turn.school.id, understanding.safeguarding.signal.value)
-        if turn.incoming.is_group:  # nothing is stored from a group: the 999 line, and an invitation to talk privately
-            return Reply(
-                text=f"{safeguarding_check.EMERGENCY_LINE}\n\n{replies.GROUP_PRIVATE}", intent=SAFEGUARDING,
-                confidence=understanding.decision.confidence, visibility=Visibility.ASKER,
-            )  # fmt: skip
-        state, ask = safeguarding_check.start(text)
-        return await self.flows.ask(turn, state, ask, confidence=understanding.decision.confidence)
-
     async def _after_check(self, turn: Turn, outcome: safeguarding_check.Escalate | safeguarding_check.CarryOn) -> Reply:
         """Yes: escalate as urgent. No: the normal answer to the message they first sent."""
         if isinstance(outcome, safeguarding_check.Escalate):
-            return await self._urgent(turn, outcome.text, 1.0, None)
+            return await self.escalation.urgent(turn, outcome.text, 1.0, None)
         log.info("safeguarding check answered no school=%s", turn.school.id)
         understanding = await asyncio.to_thread(
             self.understand, outcome.text, audience=turn.audience, ruled_out=frozenset({SAFEGUARDING})
         )
         return await self._answer(turn, outcome.text, understanding)
-
-    async def _urgent(self, turn: Turn, text: str, confidence: float, understanding: Understanding | None) -> Reply:
-        """Escalate at once, wherever it was said; in a group, ask for no more details there."""
-        incoming, school = turn.incoming, turn.school
-        concern = await self.concerns.open(
-            school_id=school.id, channel=incoming.channel, user_id=incoming.user_id, chat_id=incoming.chat_id,
-            audience=incoming.audience.value, category=SAFEGUARDING, summary=text[:MAX_CONCERN_CHARS],
-            urgent=True, consent=True, contact_method="chat",
-        )  # fmt: skip
-        if not incoming.is_group:
-            await self.conversations.save(turn.conv.cleared())
-        found = (understanding.safeguarding.category or understanding.safeguarding.signal.value) if understanding else "chosen"
-        log.warning("urgent concern %s school=%s category=%s", concern.ref, school.id, found)
-        advice = replies.emergency(school, concern.ref, None)
-        return Reply(
-            text=f"{advice}\n\n{replies.GROUP_URGENT}" if incoming.is_group else advice, intent=SAFEGUARDING,
-            confidence=confidence, urgent=True, concern_ref=concern.ref, visibility=Visibility.ASKER,
-        )  # fmt: skip
 
 
 def _said(words: Callable[[Turn], str]) -> Callable[[Turn, str, float], Awaitable[Reply]]:
@@ -410,19 +327,3 @@ def _said(words: Callable[[Turn], str]) -> Callable[[Turn, str, float], Awaitabl
 def _ask_privately(intent: str | None) -> Reply:
     """In a group chat: nothing private is started or stored; the person is invited to a private chat."""
     return Reply(text=replies.GROUP_PRIVATE, intent=intent, confidence=1.0, visibility=Visibility.ASKER)
-
-
-def _mostly_non_latin(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
-    if len(letters) < 3:
-        return False
-    latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
-    return latin / len(letters) < 0.5
-
-
-def _offered_as_a_close_choice(candidates: list[Candidate], decision: Decision, net: NetThresholds) -> bool:
-    """Safeguarding would be a "did you mean" option, within `menu_call` of the leader."""
-    if SAFEGUARDING not in decision.options or not candidates:
-        return False
-    score = next(c.score for c in candidates if c.intent == SAFEGUARDING)
-    return candidates[0].score - score <= net.menu_call

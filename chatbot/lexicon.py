@@ -103,7 +103,7 @@ TOKENS: dict[str, str] = {
     "any1": "anyone", "no1": "noone", "every1": "everyone", "gr8": "great", "luv": "love",
     "hun": "", "hon": "", "lol": "", "x": "", "xx": "", "xxx": "",
     "hiya": "hello", "hi": "hello", "hey": "hello", "heya": "hello", "hia": "hello",
-    "hii": "hello", "helo": "hello", "yo": "hello", "morning": "hello", "evening": "hello",
+    "hii": "hello", "helo": "hello", "morning": "hello", "evening": "hello",
     "afternoon": "hello",
     # platforms
     "fb": "facebook", "facebk": "facebook", "faceboook": "facebook", "fbook": "facebook",

@@ -74,8 +74,8 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:strange|unknown|older) (?:man|men|woman|adult|\w+)\b.{0,40}\b(?:school gates?|outside school|near the school|playground)\b",
         r"\b(?:trying|tries|tried) to (?:talk to|speak to|approach|chat to|lure) (?:the )?child\b",
         r"\b(?:watch\w*|follow\w*|photograph\w*) (?:the )?child\b.{0,40}\b(?:home time|pick up|school|gates?|playground|park)\b",
-        rf"\b(?:teacher|staff|member of staff|coach|volunteer|someone who works at (?:the )?school)\b.{{0,30}}\b(?:has been|have been|is|keeps|kept|was|been|started)\b.{{0,10}}\b(?:messag\w*|text\w*|dm\w*|snapchat\w*|contact\w*|call\w*)\b.{{0,30}}\b(?:my child|child|pupils?|her|him)\b",
-        rf"\b(?:teacher|staff|member of staff|coach|volunteer)\b.{{0,40}}\b(?:gave|given|give)\b (?:my child|child|him|her|them|pupils?) (?:their|his|her) (?:personal |own )?(?:mobile|snapchat|instagram|email|number)\b",
+        r"\b(?:teacher|staff|member of staff|coach|volunteer|someone who works at (?:the )?school)\b.{0,30}\b(?:has been|have been|is|keeps|kept|was|been|started)\b.{0,10}\b(?:messag\w*|text\w*|dm\w*|snapchat\w*|contact\w*|call\w*)\b.{0,30}\b(?:my child|child|pupils?|her|him)\b",
+        r"\b(?:teacher|staff|member of staff|coach|volunteer)\b.{0,40}\b(?:gave|given|give)\b (?:my child|child|him|her|them|pupils?) (?:their|his|her) (?:personal |own )?(?:mobile|snapchat|instagram|email|number)\b",
         r"\b(?:tried|trying|try) to (?:take|grab|snatch|lure|get)\b.{0,20}\b(?:child|her|him|them)\b.{0,20}\b(?:car|van|away|with him|with her)\b",
     ),
     "abuse_or_neglect": (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any, Coroutine, Optional, TypeVar
@@ -20,7 +19,7 @@ from rich.table import Table
 
 from chatbot.config import PROJECT_ROOT, Settings, load_settings
 from chatbot.errors import ChatbotError, KnowledgeError, UserError
-from chatbot.messages import Audience, Incoming
+from chatbot.messages import Audience
 from cli.kb import mount_kb_tools
 from cli.queue import queue_app
 

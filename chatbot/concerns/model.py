@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from chatbot import replies
+from chatbot import account_replies
 from chatbot.errors import UserError
 from chatbot.messages import Audience
 from chatbot.store import iso, parse_iso
@@ -129,7 +129,7 @@ class Concern:
 
     def status_words(self) -> str:
         """Plain words for a parent; never names the member of staff."""
-        return replies.STATUS_WORDS[self.status]
+        return account_replies.STATUS_WORDS[self.status]
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}

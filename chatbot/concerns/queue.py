@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from sqlite_utils import Database
 
-from chatbot import replies
+from chatbot import account_replies
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns.model import (
     ACTIVE, AWAITING, CLOSED, REMIND_EVERY, STATUSES, Concern, ConcernEvent, Status, can_move, format_ref, parse_ref,
@@ -118,7 +118,7 @@ class ConcernQueue:
         row = await self._fetch(concern_id) if concern_id is not None else None
         if row is None or row["channel"] != channel or row["user_id"] != user_id:
             shown = format_ref(concern_id) if concern_id is not None else "with that reference"
-            raise NotAllowed(replies.NOT_YOURS.format(ref=shown))
+            raise NotAllowed(account_replies.NOT_YOURS.format(ref=shown))
         return Concern.from_row(row)
 
     async def events(self, ref: str) -> list[ConcernEvent]:
@@ -216,7 +216,7 @@ class ConcernQueue:
                 [by, iso(now), row["id"]],
             )
             event_id = add_event(db, row["id"], actor=by, action="replied", detail=text, now=now)
-            tell_parent(db, row, key=f"reply:{row['ref']}:{event_id}", text=replies.office_replied(row["ref"], text), now=now)
+            tell_parent(db, row, key=f"reply:{row['ref']}:{event_id}", text=account_replies.office_replied(row["ref"], text), now=now)
             tell_office(db, row, event_id, now)
 
         return await self._change(ref, change, school=school)
@@ -239,7 +239,7 @@ class ConcernQueue:
                 raise ConcernConflict(f"{row['ref']} is already {row['status']}.")
             db.execute("UPDATE concerns SET status = 'resolved', resolved_at = ? WHERE id = ?", [iso(now), row["id"]])
             event_id = add_event(db, row["id"], actor=by, action="resolved", detail="", now=now)
-            tell_parent(db, row, key=f"resolved:{row['ref']}:{event_id}", text=replies.resolved(row["ref"]), now=now)
+            tell_parent(db, row, key=f"resolved:{row['ref']}:{event_id}", text=account_replies.resolved(row["ref"]), now=now)
             tell_office(db, row, event_id, now)
 
         return await self._change(ref, change, school=school)
@@ -267,13 +267,13 @@ class ConcernQueue:
         """The parent takes their concern back; the office is told. Safeguarding records stay open."""
         mine = await self.get_for_user(ref, channel=channel, user_id=user_id)
         if mine.safeguarding:
-            raise NotAllowed(replies.KEPT_SAFEGUARDING.format(ref=mine.ref))
+            raise NotAllowed(account_replies.KEPT_SAFEGUARDING.format(ref=mine.ref))
 
         def change(db: Database, row: dict[str, Any], now: datetime) -> None:
             if row["channel"] != channel or row["user_id"] != user_id:  # forgotten and reused meanwhile
-                raise NotAllowed(replies.NOT_YOURS.format(ref=row["ref"]))
+                raise NotAllowed(account_replies.NOT_YOURS.format(ref=row["ref"]))
             if Concern.from_row(row).safeguarding:
-                raise NotAllowed(replies.KEPT_SAFEGUARDING.format(ref=row["ref"]))
+                raise NotAllowed(account_replies.KEPT_SAFEGUARDING.format(ref=row["ref"]))
             if not can_move(row["status"], Status.WITHDRAWN):
                 raise ConcernConflict(f"{row['ref']} is already {row['status']}.")
             db.execute("UPDATE concerns SET status = 'withdrawn', resolved_at = ? WHERE id = ?", [iso(now), row["id"]])

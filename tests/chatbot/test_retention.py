@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import replies
+from chatbot import account_replies
 from chatbot.config import RetentionPolicy, Settings, load_settings
 from chatbot.conversations import Conversation, ConversationStore
 from chatbot.errors import ConfigError, NotAllowed
@@ -90,7 +90,7 @@ async def test_forget_without_a_safeguarding_report_deletes_everything(runtime: 
     confirm = await runtime.engine.handle(command("forget"))
     assert "can't delete" not in confirm.text
     done = await runtime.engine.handle(press(button(confirm, "yes")))
-    assert done.text == replies.forgotten(runtime.kb.school("orchard"), (), runtime.retention.policy)
+    assert done.text == account_replies.forgotten(runtime.kb.school("orchard"), (), runtime.retention.policy)
     assert await runtime.concerns.for_user("test", "mum1") == []
     events = await table_count(runtime.store, "SELECT COUNT(*) FROM events", [])
     assert events == 0

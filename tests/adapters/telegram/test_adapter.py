@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from adapters.telegram import TelegramAdapter, TelegramSettings
 from adapters.telegram.rendering import MESSAGE_LIMIT, keyboard, render, split_text
 from adapters.telegram.transport import SECRET_HEADER
-from chatbot import replies
+from chatbot import account_replies, replies
 from chatbot.actions import PickIntent
 from chatbot.flows import photo
 from cli.main import app as cli_app
@@ -291,7 +291,7 @@ async def test_commands_and_a_deep_link_choose_the_school(
         assert chosen.text == html.escape(replies.greeting(kb.school("roose"), "parent"), quote=False)
 
         privacy = (await bot.say(1007, f"/privacy@{BOT_USERNAME}"))[-1]
-        assert privacy.text == html.escape(replies.privacy(kb.school("roose"), RetentionPolicy()), quote=False)
+        assert privacy.text == html.escape(account_replies.privacy(kb.school("roose"), RetentionPolicy()), quote=False)
         assert "haven't raised any concerns" in (await bot.say(1007, "/concerns"))[-1].text
         assert "stopped that" in (await bot.say(1007, "/cancel"))[-1].text
         help_text = (await bot.say(1007, "/help"))[-1].text

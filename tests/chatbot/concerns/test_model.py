@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot import replies
+from chatbot import account_replies
 from chatbot.concerns import ACTIVE, CLOSED, TRANSITIONS, Status, can_move, format_ref, parse_ref
 
 
 def test_every_status_has_a_row_and_parent_facing_words() -> None:
     assert set(TRANSITIONS) == set(Status) == set(ACTIVE) | set(CLOSED)
-    assert set(replies.STATUS_WORDS) == {s.value for s in Status}
+    assert set(account_replies.STATUS_WORDS) == {s.value for s in Status}
 
 
 @pytest.mark.parametrize("closed", CLOSED)
