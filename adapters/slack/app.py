@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.answers import DirectAnswers, Pacing
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Listeners
 from adapters.slack.office import Desk, OfficeWorkbench
@@ -54,7 +55,7 @@ class SlackAdapter:
 
     def __init__(
         self, *, settings: SlackSettings, runtime: Runtime, http_port: int | None = None,
-        timing: DeliveryTiming = DeliveryTiming(),
+        timing: DeliveryTiming = DeliveryTiming(), pacing: Pacing = Pacing(),
     ) -> None:  # fmt: skip
         self.settings = settings
         self.runtime = runtime
@@ -64,6 +65,7 @@ class SlackAdapter:
         self.http_port = http_port
         self.timing = timing
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+        self.answers = DirectAnswers(token=settings.bot_token, api_url=settings.api_url, pacing=pacing)
         desks = {
             school: Desk(office=office, directory=OfficeDirectory(client=self.client, channel=office.channel, users=office.users))
             for school, office in self.offices.items()
@@ -74,11 +76,12 @@ class SlackAdapter:
             name=BOLT_NAME, logger=logging.getLogger(BOLT_NAME),
         )  # fmt: skip
         self.staff_chat = StaffChat(
-            client=self.client, engine=runtime.engine, events=runtime.inbox, school_id=self.school_id
+            client=self.client, answers=self.answers, engine=runtime.engine, events=runtime.inbox, school_id=self.school_id
         )
         self.workbench = OfficeWorkbench(
-            client=self.client, concerns=runtime.concerns, calendars=runtime.engine.calendars, desks=desks
-        )
+            client=self.client, answers=self.answers, concerns=runtime.concerns, calendars=runtime.engine.calendars,
+            desks=desks,
+        )  # fmt: skip
         self.app.middleware(ReplayGuard(keys=runtime.inbox))  # after Bolt's signature check, before any listener
         self._listeners = Listeners()
         self.staff_chat.register(self.app, self._listeners.track)

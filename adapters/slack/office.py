@@ -20,11 +20,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks as kit
 from adapters.slack import cards
+from adapters.slack.answers import DirectAnswers
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Tracker
 from adapters.slack.offices import Office
@@ -58,10 +59,11 @@ class OfficeWorkbench:
     """The schools' office queues: cards, buttons, modals and Home, each for its own school's office staff only."""
 
     def __init__(
-        self, *, client: AsyncWebClient, concerns: ConcernQueue, calendars: Callable[[str], WorkingCalendar],
-        desks: Mapping[str, Desk],
+        self, *, client: AsyncWebClient, answers: DirectAnswers, concerns: ConcernQueue,
+        calendars: Callable[[str], WorkingCalendar], desks: Mapping[str, Desk],
     ) -> None:  # fmt: skip
         self.client = client
+        self.answers = answers  # notes to whoever pressed a button, retried like staff answers
         self.concerns = concerns
         self.calendars = calendars
         self.desks = dict(desks)
@@ -93,21 +95,24 @@ class OfficeWorkbench:
 
     # -- buttons and modals -------------------------------------------------------------------
 
-    async def _tell(self, body: dict[str, Any], respond: AsyncRespond, text: str) -> None:
+    async def _tell(self, body: dict[str, Any], text: str) -> None:
         """A private note to whoever pressed the button (refusals, conflicts)."""
         user = str(body["user"]["id"])
         channel = (body.get("channel") or {}).get("id")
         if body.get("response_url"):
-            await respond(text=kit.escape_keeping_mentions(text), response_type="ephemeral", replace_original=False)
+            await self.answers.respond(
+                str(body["response_url"]), text=kit.escape_keeping_mentions(text), response_type="ephemeral",
+                replace_original=False,
+            )  # fmt: skip
         elif channel:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=kit.escape_keeping_mentions(text))
+            await self.answers.client.chat_postEphemeral(channel=channel, user=user, text=kit.escape_keeping_mentions(text))
 
     def _office_only(
         self, fn: Callable[[dict[str, Any], str, str, str], Awaitable[None]]
-    ) -> Callable[[AsyncAck, dict[str, Any], dict[str, Any], AsyncRespond], Awaitable[None]]:
+    ) -> Callable[[AsyncAck, dict[str, Any], dict[str, Any]], Awaitable[None]]:
         """Ack, then refuse anyone who isn't staff of the concern's own office before `fn(body, ref, actor, school)`."""
 
-        async def queue_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        async def queue_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
             await ack()
             user, ref = str(body["user"]["id"]), str(action.get("value") or "")
             pressed_in = (body.get("channel") or {}).get("id")
@@ -115,11 +120,11 @@ class OfficeWorkbench:
                 desk = await self.desk_for(user, ref)
                 if desk is None or (pressed_in and pressed_in != desk.office.channel and pressed_in in self._channels()):
                     log.info("refused a queue action from someone who isn't that school's office staff")
-                    await self._tell(body, respond, cards.REFUSAL)
+                    await self._tell(body, cards.REFUSAL)
                     return
                 await fn(body, ref, kit.actor_id(user), desk.office.school_id)
             except UserError as err:
-                await self._tell(body, respond, str(err))
+                await self._tell(body, str(err))
 
         queue_action.__name__ = fn.__name__
         return queue_action

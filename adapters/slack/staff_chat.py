@@ -2,8 +2,9 @@
 
 Staff reach the engine three ways (a direct message, an @mention answered in a
 thread, and `/policy` answered ephemerally); each becomes one `Incoming` with
-audience STAFF. This room also drains the "slack" outbox: office replies to a
-member of staff who raised a concern here.
+audience STAFF, and the answer goes straight back through DirectAnswers (retried
+on a 429, a 5xx or a timeout). This room also drains the "slack" outbox: office
+replies to a member of staff who raised a concern here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import logging
 import re
 from typing import Any, Protocol
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks as kit
+from adapters.slack.answers import DirectAnswers
 from adapters.slack.listening import Tracker
 from adapters.slack.web_api import DEAD_CHAT_ERRORS, slack_errors
 from chatbot import boundary
@@ -70,8 +72,11 @@ def command_content(text: str) -> tuple[InputKind, str, str | None]:
 class StaffChat:
     """Questions in, answers out, for staff; concern replies are kept out of shared channels."""
 
-    def __init__(self, *, client: AsyncWebClient, engine: Handles, events: RemembersEvents, school_id: str) -> None:
-        self.client = client
+    def __init__(
+        self, *, client: AsyncWebClient, answers: DirectAnswers, engine: Handles, events: RemembersEvents, school_id: str
+    ) -> None:  # fmt: skip
+        self.client = client  # the outbox's: its loop retries
+        self.answers = answers
         self.engine = engine
         self.events = events
         self.school_id = school_id
@@ -109,10 +114,11 @@ class StaffChat:
     async def _post(self, *, channel: str, user: str, thread_ts: str | None, reply: Reply) -> None:
         """In a DM, post; in a shared channel, post in the thread, or only to the asker if the engine says so."""
         text, blocks = kit.reply_text(reply), kit.reply_blocks(reply)
+        client = self.answers.client
         if is_dm(channel) or reply.visibility is Visibility.PUBLIC:
-            await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
+            await client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
         else:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts)
+            await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or not event.get("user"):
@@ -136,7 +142,7 @@ class StaffChat:
         reply = await self._answer(incoming)
         await self._post(channel=channel, user=user, thread_ts=event.get("thread_ts") or event.get("ts"), reply=reply)
 
-    async def _on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user, channel = str(body["user_id"]), body.get("channel_id")
         incoming = self._incoming(
@@ -144,9 +150,11 @@ class StaffChat:
             is_group=not is_dm(channel),
         )  # fmt: skip
         reply = await self._answer(incoming)
-        await respond(text=kit.reply_text(reply), blocks=kit.reply_blocks(reply), response_type="ephemeral")
+        await self.answers.respond(
+            str(body["response_url"]), text=kit.reply_text(reply), blocks=kit.reply_blocks(reply), response_type="ephemeral"
+        )
 
-    async def _on_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+    async def _on_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A button on one of our answers: back to the engine as an ACTION, answered where it was pressed."""
         await ack()
         user = str(body["user"]["id"])
@@ -159,9 +167,10 @@ class StaffChat:
         )  # fmt: skip
         reply = await self._answer(incoming)
         if container.get("is_ephemeral") or not channel or "message" not in body:
-            await respond(
-                text=kit.reply_text(reply), blocks=kit.reply_blocks(reply), response_type="ephemeral", replace_original=False
-            )
+            await self.answers.respond(
+                str(body["response_url"]), text=kit.reply_text(reply), blocks=kit.reply_blocks(reply),
+                response_type="ephemeral", replace_original=False,
+            )  # fmt: skip
             return
         await self._post(channel=str(channel), user=user, thread_ts=body["message"].get("thread_ts"), reply=reply)
 

@@ -4,14 +4,16 @@ It is three things a Slack app talks to: the Web API (any verb on /api/{method},
 form or JSON bodies, answering like Slack and recording what succeeded), the
 response_url endpoint that `respond()` posts to, and a Socket Mode WebSocket
 (apps.connections.open hands out its ws:// URL). Failures are scriptable: 500s
-for the next N calls, 429 ratelimited with Retry-After, or a Slack error code
-for calls that name a given channel. It also signs requests to the bot's HTTP
+for the next N calls, 429 ratelimited with Retry-After, a Slack error code for
+calls that name a given channel, or a call left unanswered until the caller gives
+up (a timeout); response_url posts (method "response_url") follow the same rules. It also signs requests to the bot's HTTP
 endpoint the way Slack does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -29,6 +31,8 @@ SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT0001"
 TEAM = "T0SCHOOL"
 JSON_FIELDS = ("blocks", "view", "attachments", "metadata")
+RESPONSE_URL = "response_url"  # the method name rules use for posts to a response_url
+STALL_SECONDS = 30.0
 SECTION_CHARS, FIELD_CHARS, MESSAGE_CHARS = 3000, 2000, 40_000  # Slack's limits on a section, a field, a message
 
 
@@ -72,6 +76,7 @@ class Rule:
     times: int | None = 1
     headers: dict[str, str] = field(default_factory=dict)
     html: bool = False
+    stall: bool = False  # no answer until the fake closes: the caller times out
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
         if self.times is not None and self.times <= 0:
@@ -96,6 +101,7 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._ts = itertools.count(1)
         self._changed = asyncio.Event()
+        self._closing = asyncio.Event()
         self._server = TestServer(self._app(), host="127.0.0.1")
 
     # -- lifecycle -----------------------------------------------------------
@@ -111,6 +117,7 @@ class FakeSlack:
         await self._server.start_server()
 
     async def close(self) -> None:
+        self._closing.set()
         for ws in list(self._sockets):
             await ws.close()
         await self._server.close()
@@ -137,6 +144,13 @@ class FakeSlack:
             Rule(status=429, error="ratelimited", method=method, times=times, headers={"Retry-After": str(retry_after)})
         )
 
+    def stall(self, *, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method` get no answer at all (until the fake closes): the caller times out.
+
+        The call never takes effect, as when a request is lost on the way to Slack.
+        """
+        self.rules.append(Rule(status=504, error="timeout", method=method, times=times, stall=True))
+
     def error(self, code: str, *, channel: str | None = None, method: str | None = None, times: int | None = None) -> None:
         """Answer ok=false with `code` (e.g. is_archived for one channel), 200 like Slack."""
         self.rules.append(Rule(status=200, error=code, method=method, channel=channel, times=times))
@@ -152,6 +166,14 @@ class FakeSlack:
         """Wait until `count` successful calls of `method` (matching `where`) have arrived."""
         await self._wait(lambda: len(self.called(method, where)) >= count, timeout, f"{count} x {method}")
         return self.called(method, where)
+
+    async def wait_for_attempts(self, method: str, count: int, timeout: float = 5.0) -> list[Call]:
+        """Wait until `method` has been tried `count` times, failures included."""
+        def tried() -> list[Call]:
+            return [c for c in self.attempts if c.method == method]
+
+        await self._wait(lambda: len(tried()) >= count, timeout, f"{count} attempts at {method}")
+        return tried()
 
     async def wait_for_responses(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         await self._wait(lambda: len(self.responses) >= count, timeout, f"{count} response_url posts")
@@ -189,7 +211,7 @@ class FakeSlack:
         params = await self._params(request)
         rule = next((r for r in self.rules if r.matches(method, params)), None)
         if rule is not None:
-            return self._failure(method, params, rule)
+            return await self._failure(method, params, rule)
         status, body = self._answer(method, params)
         call = Call(method=method, params=params, status=status, ok=bool(body.get("ok")), answer=body)
         self.attempts.append(call)
@@ -198,11 +220,14 @@ class FakeSlack:
         self._changed.set()
         return web.json_response(body, status=status)
 
-    def _failure(self, method: str, params: dict[str, Any], rule: Rule) -> web.Response:
+    async def _failure(self, method: str, params: dict[str, Any], rule: Rule) -> web.Response:
         if rule.times is not None:
             rule.times -= 1
         self.attempts.append(Call(method=method, params=params, status=rule.status, ok=False))
         self._changed.set()
+        if rule.stall:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), timeout=STALL_SECONDS)
         if rule.html:
             return web.Response(status=rule.status, text="<html>Slack is having trouble</html>", content_type="text/html")
         return web.json_response({"ok": False, "error": rule.error}, status=rule.status, headers=rule.headers)
@@ -238,6 +263,9 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
         body["_hook"] = request.match_info["hook"]
+        rule = next((r for r in self.rules if r.matches(RESPONSE_URL, body)), None)
+        if rule is not None:
+            return await self._failure(RESPONSE_URL, body, rule)
         self.responses.append(body)
         self._changed.set()
         return web.Response(text="ok")
