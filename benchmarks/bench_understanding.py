@@ -1,6 +1,6 @@
 """Understanding, on one core: the fused matcher beside the lexical-only matcher it grew from.
 
-Usage: python benchmarks/bench_understanding.py [--rounds N] [--skip-startup]
+Usage: python benchmarks/bench_understanding.py [--rounds N] [--skip-startup] [--throughput-only]
 
 - One turn's understanding (Engine.understand: safeguarding net + fused ranking +
   decision) for short questions (eval/dev.yaml) and for messages of 600 to 1,500
@@ -10,6 +10,9 @@ Usage: python benchmarks/bench_understanding.py [--rounds N] [--skip-startup]
 - Start-up of `chatbot ask` in a fresh process: cold (empty cache: every example
   embedded, classifiers trained) and warm (cache read), beside a process that
   builds only the lexical matcher (scikit-learn training, as start-up did before).
+- Encoder throughput, one by one (one model run per message) beside eight callers
+  at once through the micro-batcher (their messages coalesce into shared runs), as a
+  ratio: what a replayed backlog gains.
 - Peak memory (max RSS) of each of those processes and of this one.
 - The text caches stay bounded: memory growth over 3,000 distinct long messages.
 """
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -40,6 +44,8 @@ from chatbot.matching import Matcher  # noqa: E402
 from chatbot.runtime import build_engine, load_kb  # noqa: E402
 from chatbot.safety import screen  # noqa: E402
 from chatbot.store import Store  # noqa: E402
+from chatbot.understanding.batching import MicroBatcher  # noqa: E402
+from chatbot.understanding.encoder import SentenceEncoder  # noqa: E402
 from chatbot.understanding.fusion import build_matcher  # noqa: E402
 
 MS = 1000.0
@@ -59,6 +65,23 @@ def timed(texts: list[Case], rounds: int, read: Callable[[Case], object]) -> lis
             read(case)
             out.append(time.perf_counter() - t0)
     return out
+
+
+def throughput(encoder: SentenceEncoder, name: str, texts: list[str], callers: int = 8) -> None:
+    """Messages embedded per second: one by one, and `callers` threads at once through the micro-batcher."""
+    encoder.embed(texts[:2])  # warm the session
+    t0 = time.perf_counter()
+    for text in texts:
+        encoder.embed([text])
+    single = len(texts) / (time.perf_counter() - t0)
+    batcher = MicroBatcher(encoder=encoder)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(callers) as pool:
+        list(pool.map(batcher.embed_one, texts))
+    batched = len(texts) / (time.perf_counter() - t0)
+    print(f"encoder throughput, {name} ({len(texts)}): one by one {single:.1f} msg/s; {callers} callers "
+          f"micro-batched {batched:.1f} msg/s ({batcher.runs} runs, largest {batcher.largest}, "
+          f"{batcher.runners} runner(s)); ratio x{batched / single:.2f}")  # fmt: skip
 
 
 def rss_mib() -> float:
@@ -111,6 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-startup", action="store_true")
+    parser.add_argument("--throughput-only", action="store_true", help="only the encoder's throughput")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -119,6 +143,10 @@ def main() -> None:
     settings = Settings()
     kb = load_kb(settings)
     fused = build_matcher(intents=kb.intents, cache_dir=settings.cache_dir)
+    if args.throughput_only:
+        throughput(fused.encoder, "short", [c.text for c in short][:128])
+        throughput(fused.encoder, "600-1,500 chars", [c.text for c in long_cases] * 2)
+        return
     lexical = Matcher(intents=kb.intents, classifier=fused.lexical.classifier)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(path=Path(tmp) / "bench.db")
@@ -137,6 +165,8 @@ def main() -> None:
             print(f"{name}: fused p50 {statistics.median(new) * MS:.1f} ms, p99 {percentile(new, 99) * MS:.1f} ms; "
                   f"lexical-only p50 {statistics.median(old) * MS:.2f} ms, p99 {percentile(old, 99) * MS:.2f} ms; "
                   f"ratio p50 x{statistics.median(new) / statistics.median(old):.1f}")  # fmt: skip
+        throughput(fused.encoder, "short", [c.text for c in short][:128])
+        throughput(fused.encoder, "600-1,500 chars", [c.text for c in long_cases] * 2)
         bounded_caches(lexical, long_cases)
         print(f"peak memory of this process (fused + lexical matchers, all turns): {rss_mib():.0f} MiB")
         if not args.skip_startup:

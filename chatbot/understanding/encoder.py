@@ -6,7 +6,8 @@ session opens, so a damaged or substituted file stops start-up with one clear
 ModelError. The WordPiece vocabulary lives beside this module (see NOTICE.md).
 
 One session with one intra-op thread: a turn costs one core, and the bot's
-throughput comes from handling turns side by side, not from splitting one.
+throughput comes from handling turns side by side, not from splitting one
+(batching.py coalesces turns that arrive together into shared runs).
 `embed` blocks for milliseconds, so async callers run it through asyncio.to_thread.
 """
 

@@ -21,6 +21,7 @@ import numpy as np
 from chatbot.classifier import IntentClassifier
 from chatbot.knowledge import Intent
 from chatbot.matching import Candidate, Matcher
+from chatbot.understanding.batching import MicroBatcher
 from chatbot.understanding.cache import ArtifactCache, fingerprint
 from chatbot.understanding.encoder import SentenceEncoder
 from chatbot.understanding.semantic import SemanticHeads, training_texts
@@ -48,7 +49,10 @@ class Reading:
 
 
 class FusedMatcher:
-    """Ranks intents for a message by the fused score; blocking (the engine calls it off the event loop)."""
+    """Ranks intents for a message by the fused score; blocking (the engine calls it off the event loop).
+
+    Thread-safe: turns read in several worker threads at once have their messages embedded together.
+    """
 
     def __init__(
         self, *, lexical: Matcher, heads: SemanticHeads, encoder: SentenceEncoder, weights: Weights = Weights()
@@ -56,6 +60,7 @@ class FusedMatcher:
         self.lexical = lexical
         self.heads = heads
         self.encoder = encoder
+        self.batcher = MicroBatcher(encoder=encoder)  # turns read side by side share model runs
         self.weights = weights
         self._column = {intent_id: n for n, intent_id in enumerate(heads.intent_ids)}
         self._safeguarding = self._column.get(SAFEGUARDING)
@@ -64,7 +69,7 @@ class FusedMatcher:
         return self.lexical.terms(text)
 
     def read(self, text: str, *, audience: str, limit: int = 5) -> Reading:
-        query = self.encoder.embed([text])[0]
+        query = self.batcher.embed_one(text)
         lexical = np.zeros(len(self._column))
         for candidate in self.lexical.rank(text, audience=audience, limit=len(self._column)):
             lexical[self._column[candidate.intent]] = candidate.score
