@@ -1,8 +1,10 @@
 """Slack: one AsyncApp shared by two rooms, staff chat and the office workbench.
 
 This module wires them: the Web API client, Bolt (Socket Mode, or HTTP with
-signatures checked), the office directory, and one delivery loop per outbox
-channel the rooms drain ("slack" for staff chat, "office" for the workbench).
+signatures checked), the durable intake (every request stored before the ack;
+what a crash left pending is handled first at start), the office directory, and
+one delivery loop per outbox channel the rooms drain ("slack" for staff chat,
+"office" for the workbench).
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.answers import DirectAnswers, Pacing
 from adapters.slack.directory import OfficeDirectory
+from adapters.slack.intake import Intake
 from adapters.slack.listening import Listeners
 from adapters.slack.office import Desk, OfficeWorkbench
 from adapters.slack.offices import offices_from, staff_school
-from adapters.slack.replays import ReplayGuard
 from adapters.slack.settings import SlackSettings
 from adapters.slack.staff_chat import CHANNEL, StaffChat
+from chatbot.boundary import where
 from chatbot.errors import ConfigError, Undeliverable
 from chatbot.messages import OutboxItem
 from chatbot.outbox import DeliveryLoop, is_office, office_for
@@ -73,17 +77,19 @@ class SlackAdapter:
         # Bolt names loggers after the app and resets their level: keep it out of the "chatbot" tree.
         self.app = AsyncApp(
             client=self.client, signing_secret=settings.signing_secret or "",
-            name=BOLT_NAME, logger=logging.getLogger(BOLT_NAME),
+            name=BOLT_NAME, logger=logging.getLogger(BOLT_NAME), raise_error_for_unhandled_request=True,
         )  # fmt: skip
+        self.app.error(self._on_error)
         self.staff_chat = StaffChat(
-            client=self.client, answers=self.answers, engine=runtime.engine, events=runtime.inbox, school_id=self.school_id
+            client=self.client, answers=self.answers, engine=runtime.engine, school_id=self.school_id
         )
         self.workbench = OfficeWorkbench(
             client=self.client, answers=self.answers, concerns=runtime.concerns, calendars=runtime.engine.calendars,
             desks=desks,
         )  # fmt: skip
-        self.app.middleware(ReplayGuard(keys=runtime.inbox))  # after Bolt's signature check, before any listener
-        self._listeners = Listeners()
+        self.intake = Intake(inbox=runtime.inbox)
+        self.app.middleware(self.intake)  # after Bolt's signature check, before any listener
+        self._listeners = Listeners(finishes=self.intake)
         self.staff_chat.register(self.app, self._listeners.track)
         self.workbench.register(self.app, self._listeners.track)
         self._stop = asyncio.Event()
@@ -108,12 +114,15 @@ class SlackAdapter:
         raise ConfigError("Slack needs SLACK_APP_TOKEN (Socket Mode) or an HTTP port (--slack-http PORT).")
 
     async def start(self) -> None:
-        """Start the delivery loops and the listener (Socket Mode, or HTTP on 127.0.0.1:PORT); returns once running."""
+        """Handle what the last run left pending, then start listening (Socket Mode, or HTTP on 127.0.0.1:PORT)
+        and the delivery loops; returns once running."""
         mode = self._mode()
+        if mode == "socket":
+            await self._check_tokens()  # Socket Mode itself would retry a dead token for ever, a traceback each time
+        await self.intake.replay_pending(self.app)
         if mode == "http":
             await self._start_http(self.http_port or 0)
         else:
-            await self._check_tokens()  # Socket Mode itself would retry a dead token for ever, a traceback each time
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
         self._stop.clear()
@@ -124,6 +133,14 @@ class SlackAdapter:
             )  # fmt: skip
             self._loops.append(asyncio.create_task(loop.run(self._stop), name=f"slack-outbox-{channel}"))
         log.info("slack adapter started mode=%s offices=%s", mode, ",".join(sorted(self.offices)))
+
+    async def _on_error(self, error: Exception, context: AsyncBoltContext) -> None:
+        """Bolt's errors outside our listeners (which log their own): a request nothing listens for is done."""
+        if isinstance(error, BoltUnhandledRequestError):
+            log.info("no slack listener for this request; answered 404")
+            await self.intake.done(context)  # nothing will ever handle it: don't replay it at every start
+            return
+        log.error("slack request failed before a listener: %s at %s", type(error).__name__, where(error))
 
     async def _check_tokens(self) -> None:
         """One call per token before connecting: a refusal or no answer is one line, never the token."""

@@ -36,12 +36,6 @@ class Handles(Protocol):
     async def handle(self, incoming: Incoming) -> Reply: ...
 
 
-class RemembersEvents(Protocol):
-    """Slack redelivers events it thinks we missed: the inbox remembers which were handled."""
-
-    async def seen_before(self, channel: str, key: str) -> bool: ...
-
-
 def is_dm(channel_id: str | None) -> bool:
     return bool(channel_id) and str(channel_id).startswith("D")
 
@@ -73,12 +67,11 @@ class StaffChat:
     """Questions in, answers out, for staff; concern replies are kept out of shared channels."""
 
     def __init__(
-        self, *, client: AsyncWebClient, answers: DirectAnswers, engine: Handles, events: RemembersEvents, school_id: str
+        self, *, client: AsyncWebClient, answers: DirectAnswers, engine: Handles, school_id: str
     ) -> None:  # fmt: skip
         self.client = client  # the outbox's: its loop retries
         self.answers = answers
         self.engine = engine
-        self.events = events
         self.school_id = school_id
 
     def register(self, app: AsyncApp, tracked: Tracker) -> None:
@@ -101,16 +94,6 @@ class StaffChat:
     async def _answer(self, incoming: Incoming) -> Reply:
         return await boundary.answer(self.engine.handle, incoming)
 
-    async def _first_time(self, body: dict[str, Any]) -> bool:
-        """Slack redelivers events it thinks we missed (X-Slack-Retry-Num): handle each event_id once."""
-        event_id = body.get("event_id")
-        if not event_id:
-            return True
-        if not await self.events.seen_before(CHANNEL, str(event_id)):
-            return True
-        log.info("slack event redelivered; already handled")
-        return False
-
     async def _post(self, *, channel: str, user: str, thread_ts: str | None, reply: Reply) -> None:
         """In a DM, post; in a shared channel, post in the thread, or only to the asker if the engine says so."""
         text, blocks = kit.reply_text(reply), kit.reply_blocks(reply)
@@ -120,20 +103,18 @@ class StaffChat:
         else:
             await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts)
 
-    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_message(self, event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or not event.get("user"):
             return
-        if event.get("subtype") not in (None, "file_share") or not await self._first_time(body):
+        if event.get("subtype") not in (None, "file_share"):
             return
         user, channel = str(event["user"]), str(event["channel"])
         incoming = self._incoming(user_id=user, chat_id=channel, content=message_content(event), is_group=False)
         reply = await self._answer(incoming)
         await self._post(channel=channel, user=user, thread_ts=event.get("thread_ts"), reply=reply)
 
-    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_mention(self, event: dict[str, Any]) -> None:
         if event.get("bot_id") or not event.get("user") or is_dm(event.get("channel")):
-            return
-        if not await self._first_time(body):
             return
         user, channel = str(event["user"]), str(event["channel"])
         incoming = self._incoming(

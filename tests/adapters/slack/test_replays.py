@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from adapters.slack import SlackAdapter, cards
-from adapters.slack.replays import interaction_key
+from adapters.slack.intake import request_key
 from chatbot.runtime import Runtime
 from tests.adapters.slack.test_app import (  # noqa: F401 (fixtures)
     FORM,
@@ -111,9 +111,11 @@ async def test_a_forged_replay_is_refused_before_it_is_remembered(bot: Bot, adap
 def test_keys_name_the_interaction_and_its_bytes() -> None:
     press = block_action(user="U1", action_id="a", value="C-1", channel="C1", message_ts="1.0", response_url="u")
     raw = interactive_body(press)
-    key = interaction_key(press, raw)
+    key = request_key(press, raw)
     assert key is not None and key.startswith(f"block_actions:{press['actions'][0]['action_ts']}:")
-    assert interaction_key(press, raw + " ") != key
-    assert interaction_key({"type": "event_callback", "event_id": "Ev1"}, event_body({}, event_id="Ev1")) is None
+    assert request_key(press, raw + " ") != key
+    assert request_key(press, "") == request_key(press, "")  # Socket Mode: no raw bytes, the body itself is hashed
+    assert request_key({"type": "event_callback", "event_id": "Ev1"}, event_body({}, event_id="Ev1")) == "event:Ev1"
+    assert request_key({"type": "url_verification", "challenge": "x"}, "") is None
     command = {"command": "/policy", "trigger_id": "t-1"}
-    assert (interaction_key(command, "x") or "").startswith("command:t-1:")
+    assert (request_key(command, "x") or "").startswith("command:t-1:")
