@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from scipy.sparse import csr_matrix, diags
 
@@ -32,6 +33,8 @@ from chatbot.knowledge import Intent
 from chatbot.normalise import content_terms, words
 
 Vector = dict[str, float]
+Arrays = dict[str, npt.NDArray[np.generic]]
+SEPARATOR = "\x1f"  # between a keyword's terms in the cache (never inside a term)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,23 @@ def _sorted_words(text: str) -> str:
     return " ".join(sorted(words(text)))
 
 
+def _strings(values: Iterable[str]) -> npt.NDArray[np.str_]:
+    listed = list(values)
+    return np.array(listed, dtype=str) if listed else np.zeros(0, dtype="<U1")
+
+
+def _sparse(name: str, matrix: csr_matrix) -> Arrays:
+    return {
+        f"{name}_data": matrix.data, f"{name}_indices": matrix.indices, f"{name}_indptr": matrix.indptr,
+        f"{name}_shape": np.array(matrix.shape, dtype=np.intp),
+    }  # fmt: skip
+
+
+def _unsparse(name: str, arrays: Arrays) -> csr_matrix:
+    shape = tuple(int(n) for n in arrays[f"{name}_shape"])
+    return csr_matrix((arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]), shape=shape)
+
+
 def _normalised(vec: Vector) -> Vector:
     norm = math.sqrt(sum(w * w for w in vec.values()))
     return {k: w / norm for k, w in vec.items()} if norm else {}
@@ -67,10 +87,26 @@ class Matcher:
     RERANK_WEIGHT = 0.5
     CLASSIFIER_WEIGHT = 0.5
 
-    def __init__(self, *, intents: Mapping[str, Intent], classifier: IntentClassifier | None = None) -> None:
-        """`classifier`: trained weights from the cache; without it they are trained here."""
+    def __init__(
+        self, *, intents: Mapping[str, Intent], classifier: IntentClassifier | None = None, index: Arrays | None = None
+    ) -> None:
+        """`classifier`: trained weights from the cache; without it they are trained here.
+
+        `index`: what `to_arrays` gave for the same intents (kept in the cache), so a warm
+        start skips normalising every example again (most of the build); without it, built here.
+        """
         self._intents = dict(intents)
         self._intent_ids = list(intents)
+        if index is None:
+            self._build(intents)
+        else:
+            self._load(index)
+        self._serves = {
+            audience: np.array([i.serves(audience) for i in intents.values()]) for audience in ("parent", "staff")
+        }
+        self.classifier = classifier or IntentClassifier.train(self._intents)
+
+    def _build(self, intents: Mapping[str, Intent]) -> None:
         examples: list[tuple[int, tuple[str, ...]]] = []
         for number, intent in enumerate(intents.values()):
             for example in intent.examples:
@@ -105,16 +141,41 @@ class Matcher:
         for number in range(len(self._intent_ids)):
             members = np.flatnonzero(owner == number)
             self._members[number, : len(members)] = members
-        self._serves = {
-            audience: np.array([i.serves(audience) for i in intents.values()]) for audience in ("parent", "staff")
-        }
         self._keywords = [
             {tuple(content_terms(k)) for k in intent.keywords if content_terms(k)} for intent in intents.values()
         ]
-        self.classifier = classifier or IntentClassifier.train(self._intents)
         self._sorted_examples = {
             intent.id: sorted({_sorted_words(e) for e in intent.examples}) for intent in intents.values()
         }
+
+    def to_arrays(self) -> Arrays:
+        """The built index as plain arrays (no pickles) for the cache."""
+        keywords = [(n, SEPARATOR.join(k)) for n, kws in enumerate(self._keywords) for k in sorted(kws)]
+        examples = [(n, text) for n, i in enumerate(self._intent_ids) for text in self._sorted_examples[i]]
+        return {
+            "features": _strings(self._idf), "idf": np.fromiter(self._idf.values(), dtype=np.float64),
+            "vocab": _strings(self._vocab), **_sparse("examples", self._examples),
+            **_sparse("centroids", self._centroids), "members": self._members,
+            "keyword_owner": np.array([n for n, _ in keywords], dtype=np.intp),
+            "keyword_terms": _strings(k for _, k in keywords),
+            "sorted_owner": np.array([n for n, _ in examples], dtype=np.intp),
+            "sorted_text": _strings(t for _, t in examples),
+        }  # fmt: skip
+
+    def _load(self, arrays: Arrays) -> None:
+        features = [str(f) for f in arrays["features"]]
+        self._idf = dict(zip(features, np.asarray(arrays["idf"], dtype=np.float64).tolist()))
+        self._column = {feat: j for j, feat in enumerate(features)}
+        self._vocab = [str(t) for t in arrays["vocab"]]
+        self._examples = _unsparse("examples", arrays)
+        self._centroids = _unsparse("centroids", arrays)
+        self._members = np.asarray(arrays["members"], dtype=np.intp)
+        self._keywords = [set() for _ in self._intent_ids]
+        for number, terms in zip(arrays["keyword_owner"].tolist(), arrays["keyword_terms"].tolist()):
+            self._keywords[number].add(tuple(str(terms).split(SEPARATOR)))
+        self._sorted_examples = {intent_id: [] for intent_id in self._intent_ids}
+        for number, text in zip(arrays["sorted_owner"].tolist(), arrays["sorted_text"].tolist()):
+            self._sorted_examples[self._intent_ids[number]].append(str(text))
 
     def _vector(self, terms: Iterable[str]) -> Vector:
         """Sublinear TF-IDF over known features, L2-normalised."""

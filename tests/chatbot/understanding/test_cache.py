@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 
 from chatbot.knowledge import KnowledgeBase
-from chatbot.understanding.cache import ArtifactCache, fingerprint
+from chatbot.evaluation import load_cases
+from chatbot.matching import Matcher
+from chatbot.understanding.cache import ArtifactCache, fingerprint, source_fingerprint
 from chatbot.understanding.encoder import SentenceEncoder
 from chatbot.understanding.fusion import FusedMatcher, build_matcher
 
-from tests.conftest import REPO
+from tests.conftest import DEV_SET, REPO
 
 
 def test_the_key_changes_with_the_model_and_with_any_example(kb: KnowledgeBase) -> None:
@@ -60,7 +62,7 @@ def test_a_cold_build_fills_the_cache_and_a_warm_one_gives_the_same_readings(kb:
     few = {k: kb.intents[k] for k in ("post_photo", "children_accounts_age", "out_of_scope", "concern_safeguarding")}
     encoder = SentenceEncoder()
     cold = build_matcher(intents=few, cache_dir=tmp_path, encoder=encoder)
-    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.npz")) == ["classifier", "semantic"]
+    assert sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.glob("*.npz")) == ["classifier", "lexical", "semantic"]
     warm = build_matcher(intents=few, cache_dir=tmp_path, encoder=encoder)
     text = "my 11 year old keeps asking for tiktok, is she old enough"
     assert cold.read(text, audience="parent") == warm.read(text, audience="parent")
@@ -83,3 +85,27 @@ def test_a_warm_start_never_imports_scikit_learn(matcher: FusedMatcher) -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[0] == "False"
+
+
+def test_the_lexical_index_read_from_the_cache_ranks_exactly_as_the_built_one(
+    kb: KnowledgeBase, matcher: FusedMatcher
+) -> None:
+    built = Matcher(intents=kb.intents, classifier=matcher.lexical.classifier)
+    read = Matcher(intents=kb.intents, classifier=matcher.lexical.classifier, index=built.to_arrays())
+    texts = [case.text for case in load_cases(DEV_SET)] + ["", "??", "fb pic of my lad at sportsday"]
+    for text in texts:
+        for audience in ("parent", "staff"):
+            assert read.rank(text, audience=audience) == built.rank(text, audience=audience)
+            assert read.terms(text) == built.terms(text)
+
+
+def test_the_lexical_key_changes_with_the_code_that_builds_the_index(tmp_path: Path) -> None:
+    import types
+
+    first = types.ModuleType("first")
+    first.__file__ = str(tmp_path / "first.py")
+    (tmp_path / "first.py").write_text("PHRASES = {'fb': 'facebook'}\n")
+    before = source_fingerprint(first, packages=["numpy"])
+    assert source_fingerprint(first, packages=["numpy"]) == before
+    (tmp_path / "first.py").write_text("PHRASES = {'fb': 'facebook', 'insta': 'instagram'}\n")
+    assert source_fingerprint(first, packages=["numpy"]) != before
