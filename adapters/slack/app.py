@@ -91,7 +91,7 @@ class SlackAdapter:
         self.app.middleware(self.intake)  # after Bolt's signature check, before any listener
         self._listeners = Listeners(finishes=self.intake)
         self.staff_chat.register(self.app, self._listeners.track)
-        self.workbench.register(self.app, self._listeners.track)
+        self.workbench.register(self.app, self._listeners)
         self._stop = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None

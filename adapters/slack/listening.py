@@ -64,6 +64,10 @@ class Listeners:
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
+    async def finished(self, context: Mapping[str, Any]) -> None:
+        """A request handled without a listener (a middleware refused it in its ack): mark it done."""
+        await self.finishes.done(context)
+
     async def _run(self, name: str, work: Callable[[], Awaitable[None]], context: Mapping[str, Any]) -> None:
         task = asyncio.current_task()
         if task is not None:

@@ -5,7 +5,11 @@ Each school served here has its own office channel and its own staff. A school's
 updated in place as a concern moves; the cards' buttons and modals call the
 ConcernQueue on behalf of that school only. Every press and submission is checked
 against the concern's own school: only that school's office staff may see or
-touch it, and another school's ref is "not found".
+touch it, and another school's ref is "not found". That check is Bolt listener
+middleware on every queue button and modal (`_office_only`): it runs before the
+listener, hands it the desk in Bolt's context, or refuses (in the modal itself,
+or as a private note after the ack); the core checks the school again inside
+its write transaction.
 
 Slack wants an answer within three seconds, so button listeners acknowledge
 first and do slow work after; modal submissions are the exception, because
@@ -20,14 +24,15 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks as kit
 from adapters.slack import cards
 from adapters.slack.answers import DirectAnswers
 from adapters.slack.directory import OfficeDirectory
-from adapters.slack.listening import Tracker
+from adapters.slack.listening import Listeners
 from adapters.slack.offices import Office
 from adapters.slack.web_api import LOST_CARD_ERRORS, REFUSED_CARD_ERRORS, error_code_of, slack_errors
 from chatbot.calendar import WorkingCalendar
@@ -40,6 +45,16 @@ from chatbot.store import utcnow
 log = logging.getLogger(__name__)
 
 CARD_KINDS = ("concern_opened", "concern_updated", "concern_overdue")
+DESK = "office_desk"  # in Bolt's context: the desk _office_only let the listener act for
+QueueAction = Callable[[dict[str, Any], str, str, str], Awaitable[None]]  # (body, ref, actor, school)
+
+
+def concern_ref(body: dict[str, Any]) -> str:
+    """The ref a queue button carries, or a queue modal was opened for."""
+    if body.get("type") == "view_submission":
+        return str((body.get("view") or {}).get("private_metadata") or "")
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
 
 
 def input_value(view: dict[str, Any]) -> str:
@@ -84,14 +99,17 @@ class OfficeWorkbench:
         """The schools whose office `user` works in."""
         return [school for school, desk in self.desks.items() if await desk.directory.is_office(user)]
 
-    def register(self, app: AsyncApp, tracked: Tracker) -> None:
-        app.event("app_home_opened")(tracked(self._on_home))
-        app.action(cards.CLAIM)(tracked(self._office_only(self._claim)))
-        app.action(cards.RESOLVE)(tracked(self._office_only(self._resolve)))
-        app.action(cards.REPLY)(tracked(self._office_only(self._open_reply)))
-        app.action(cards.NOTE)(tracked(self._office_only(self._open_note)))
-        app.view(cards.REPLY_VIEW)(tracked(self._on_reply_submit))
-        app.view(cards.NOTE_VIEW)(tracked(self._on_note_submit))
+    def register(self, app: AsyncApp, listeners: Listeners) -> None:
+        self._listeners = listeners
+        office_only = [self._office_only]
+        app.event("app_home_opened")(listeners.track(self._on_home))
+        actions: dict[str, QueueAction] = {
+            cards.CLAIM: self._claim, cards.RESOLVE: self._resolve, cards.REPLY: self._open_reply, cards.NOTE: self._open_note,
+        }  # fmt: skip
+        for action_id, act in actions.items():
+            app.action(action_id, middleware=office_only)(listeners.track(self._acting(act)))
+        app.view(cards.REPLY_VIEW, middleware=office_only)(listeners.track(self._on_reply_submit))
+        app.view(cards.NOTE_VIEW, middleware=office_only)(listeners.track(self._on_note_submit))
 
     # -- buttons and modals -------------------------------------------------------------------
 
@@ -107,26 +125,44 @@ class OfficeWorkbench:
         elif channel:
             await self.answers.client.chat_postEphemeral(channel=channel, user=user, text=kit.escape_keeping_mentions(text))
 
-    def _office_only(
-        self, fn: Callable[[dict[str, Any], str, str, str], Awaitable[None]]
-    ) -> Callable[[AsyncAck, dict[str, Any], dict[str, Any]], Awaitable[None]]:
-        """Ack, then refuse anyone who isn't staff of the concern's own office before `fn(body, ref, actor, school)`."""
+    async def _office_only(
+        self, body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Bolt listener middleware: only staff of the concern's own school's office get past (with their desk)."""
+        user, ref = str(body["user"]["id"]), concern_ref(body)
+        pressed_in = (body.get("channel") or {}).get("id")
+        try:
+            desk = await self.desk_for(user, ref)
+        except UserError as err:
+            return await self._refuse(body, context, ack, str(err))
+        if desk is None or (pressed_in and pressed_in != desk.office.channel and pressed_in in self._channels()):
+            log.info("refused a queue %s from someone who isn't that school's office staff", body.get("type"))
+            return await self._refuse(body, context, ack, cards.REFUSAL)
+        context[DESK] = desk
+        await next()
+        return None
 
-        async def queue_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _refuse(self, body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck, text: str) -> BoltResponse:
+        """No listener runs: a modal shows why in itself; a button gets a private note after the ack."""
+        if body.get("type") == "view_submission":
+            response = await ack(response_action="errors", errors={cards.TEXT_BLOCK: text})
+            await self._listeners.finished(context)
+            return response
+        self._listeners.later(context, "queue_refusal", lambda: self._tell(body, text))
+        return await ack()
+
+    def _acting(self, act: QueueAction) -> Callable[[AsyncAck, dict[str, Any], AsyncBoltContext], Awaitable[None]]:
+        """A queue button's listener: ack, then `act(body, ref, actor, school)` for the desk _office_only found."""
+
+        async def queue_action(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
             await ack()
-            user, ref = str(body["user"]["id"]), str(action.get("value") or "")
-            pressed_in = (body.get("channel") or {}).get("id")
+            desk: Desk = context[DESK]
             try:
-                desk = await self.desk_for(user, ref)
-                if desk is None or (pressed_in and pressed_in != desk.office.channel and pressed_in in self._channels()):
-                    log.info("refused a queue action from someone who isn't that school's office staff")
-                    await self._tell(body, cards.REFUSAL)
-                    return
-                await fn(body, ref, kit.actor_id(user), desk.office.school_id)
+                await act(body, concern_ref(body), kit.actor_id(str(body["user"]["id"])), desk.office.school_id)
             except UserError as err:
                 await self._tell(body, str(err))
 
-        queue_action.__name__ = fn.__name__
+        queue_action.__name__ = act.__name__
         return queue_action
 
     def _channels(self) -> set[str]:
@@ -147,31 +183,27 @@ class OfficeWorkbench:
         await self.client.views_open(trigger_id=body["trigger_id"], view=cards.note_modal(concern))
 
     async def _submit(
-        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext,
         change: Callable[[str, str, str, str], Awaitable[Concern]],
     ) -> None:  # fmt: skip
-        """Do the (quick) write before acking, so a refusal or conflict shows in the modal itself."""
-        user, ref = str(body["user"]["id"]), str(view.get("private_metadata") or "")
+        """Do the (quick) write before acking, so a conflict shows in the modal itself."""
+        desk: Desk = context[DESK]
         try:
-            desk = await self.desk_for(user, ref)
-            if desk is None:
-                log.info("refused a queue modal from someone who isn't that school's office staff")
-                await ack(response_action="errors", errors={cards.TEXT_BLOCK: cards.REFUSAL})
-                return
-            await change(ref, kit.actor_id(user), input_value(view), desk.office.school_id)
+            await change(concern_ref(body), kit.actor_id(str(body["user"]["id"])), input_value(body["view"]),
+                         desk.office.school_id)  # fmt: skip
         except UserError as err:
             await ack(response_action="errors", errors={cards.TEXT_BLOCK: str(err)})
             return
         await ack()
 
-    async def _on_reply_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def _on_reply_submit(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await self._submit(
-            ack, body, view, lambda ref, by, text, school: self.concerns.reply(ref, by=by, text=text, school=school)
+            ack, body, context, lambda ref, by, text, school: self.concerns.reply(ref, by=by, text=text, school=school)
         )
 
-    async def _on_note_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def _on_note_submit(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await self._submit(
-            ack, body, view, lambda ref, by, text, school: self.concerns.note(ref, by=by, text=text, school=school)
+            ack, body, context, lambda ref, by, text, school: self.concerns.note(ref, by=by, text=text, school=school)
         )
 
     # -- the App Home ------------------------------------------------------------------------

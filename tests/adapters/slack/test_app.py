@@ -374,6 +374,11 @@ async def test_someone_outside_the_office_is_refused_and_nothing_leaks_or_change
     assert [e.action for e in await runtime.concerns.events(concern.ref)] == ["opened"]
     assert await runtime.outbox.items(channel="telegram") == []
 
+    async def all_done() -> bool:  # refused by the office-only middleware, and still settled in the inbox
+        return await runtime.inbox.pending("slack") == []
+
+    await eventually(all_done)
+
 
 async def test_office_users_listed_in_settings_count_and_membership_is_cached(
     bot: Bot, fake: FakeSlack, runtime: Runtime
