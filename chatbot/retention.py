@@ -154,9 +154,11 @@ def _delete_concerns(db: Database, where: str, params: list[Any]) -> dict[str, i
     with write_transaction(db):
         ids = f"SELECT id FROM concerns WHERE {where}"
         refs = f"SELECT ref FROM concerns WHERE {where}"
-        posted = db.execute(
-            f"SELECT id, ref, office_post_ref, school_id FROM concerns WHERE {where} AND office_post_ref IS NOT NULL",
-            params,
+        shown = db.execute(  # an office item someone tried to deliver: the office may show a card for it
+            f"SELECT id, ref, school_id FROM concerns AS c WHERE {where} AND EXISTS (SELECT 1 FROM outbox AS o"
+            " WHERE o.channel = ? || c.school_id AND (o.status != 'pending' OR o.attempts > 0) AND (o.concern_id = c.id"
+            " OR (CASE WHEN json_valid(o.payload) THEN json_extract(o.payload, '$.ref') END) = c.ref))",
+            [*params, office_for("")],
         ).fetchall()
         outbox = db.execute(
             f"DELETE FROM outbox WHERE (concern_id IN ({ids}) OR"
@@ -164,10 +166,10 @@ def _delete_concerns(db: Database, where: str, params: list[Any]) -> dict[str, i
             " AND kind != 'concern_removed'",
             [*params, *params],
         ).rowcount
-        for concern_id, ref, post_ref, school_id in posted:
-            # The office's card still shows the summary: ask that school's office channel to blank it.
+        for concern_id, ref, school_id in shown:
+            # The office's card still shows the summary: ask that school's office to blank it (it knows where).
             enqueue(db, channel=office_for(school_id), kind="concern_removed", key=f"concern:{concern_id}:removed",
-                    payload={"ref": ref, "office_post_ref": post_ref})  # fmt: skip
+                    payload={"ref": ref})  # fmt: skip
         events = db.execute(f"DELETE FROM events WHERE concern_id IN ({ids})", params).rowcount
         concerns = db.execute(f"DELETE FROM concerns WHERE {where}", params).rowcount
     return {"concerns": concerns, "events": events, "outbox": outbox}

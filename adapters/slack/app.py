@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.answers import DirectAnswers, Pacing
+from adapters.slack.card_places import CardPlaces
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.intake import Intake
 from adapters.slack.listening import Listeners
@@ -70,6 +71,7 @@ class SlackAdapter:
         self.timing = timing
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
         self.answers = DirectAnswers(token=settings.bot_token, api_url=settings.api_url, pacing=pacing)
+        self.cards = CardPlaces(store=runtime.store)  # where each concern's card is: this adapter's own table
         desks = {
             school: Desk(office=office, directory=OfficeDirectory(client=self.client, channel=office.channel, users=office.users))
             for school, office in self.offices.items()
@@ -85,7 +87,7 @@ class SlackAdapter:
         )
         self.workbench = OfficeWorkbench(
             client=self.client, answers=self.answers, concerns=runtime.concerns, calendars=runtime.engine.calendars,
-            desks=desks,
+            desks=desks, places=self.cards,
         )  # fmt: skip
         self.intake = Intake(inbox=runtime.inbox)
         self.app.middleware(self.intake)  # after Bolt's signature check, before any listener
@@ -117,6 +119,7 @@ class SlackAdapter:
         """Handle what the last run left pending, then start listening (Socket Mode, or HTTP on 127.0.0.1:PORT)
         and the delivery loops; returns once running."""
         mode = self._mode()
+        await self.cards.open({school: office.channel for school, office in self.offices.items()})
         if mode == "socket":
             await self._check_tokens()  # Socket Mode itself would retry a dead token for ever, a traceback each time
         await self.intake.replay_pending(self.app)

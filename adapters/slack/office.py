@@ -2,7 +2,7 @@
 
 Each school served here has its own office channel and its own staff. A school's
 "office:<school>" outbox is drained into cards in that school's channel only,
-updated in place as a concern moves; the cards' buttons and modals call the
+updated in place as a concern moves (where each card is: card_places.py); the cards' buttons and modals call the
 ConcernQueue on behalf of that school only. Every press and submission is checked
 against the concern's own school: only that school's office staff may see or
 touch it, and another school's ref is "not found". That check is Bolt listener
@@ -31,6 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks as kit
 from adapters.slack import cards
 from adapters.slack.answers import DirectAnswers
+from adapters.slack.card_places import CardPlace, CardPlaces
 from adapters.slack.directory import OfficeDirectory
 from adapters.slack.listening import Listeners
 from adapters.slack.offices import Office
@@ -75,13 +76,14 @@ class OfficeWorkbench:
 
     def __init__(
         self, *, client: AsyncWebClient, answers: DirectAnswers, concerns: ConcernQueue,
-        calendars: Callable[[str], WorkingCalendar], desks: Mapping[str, Desk],
+        calendars: Callable[[str], WorkingCalendar], desks: Mapping[str, Desk], places: CardPlaces,
     ) -> None:  # fmt: skip
         self.client = client
         self.answers = answers  # notes to whoever pressed a button, retried like staff answers
         self.concerns = concerns
         self.calendars = calendars
         self.desks = dict(desks)
+        self.places = places
 
     async def desk_for(self, user: str, ref: str) -> Desk | None:
         """The desk of the concern's own school, if `user` works there; None means refuse.
@@ -244,7 +246,7 @@ class OfficeWorkbench:
             await self._post_undeliverable(office, item.payload)
             return
         if item.kind == "concern_removed":
-            await self._blank_card(office, item.payload)
+            await self._blank_card(item.payload)
             return
         if item.kind not in CARD_KINDS or not ref:
             log.warning("office item %s of kind %s ignored", item.id, item.kind)
@@ -254,32 +256,32 @@ class OfficeWorkbench:
         except ConcernNotFound:
             log.info("office item %s: concern %s is not %s's (or no longer exists)", item.id, ref, office.school_id)
             return
-        ts = await self._show(office, concern)
+        place = await self._show(office, concern)
         if item.kind == "concern_overdue":
             async with slack_errors():
                 text = cards.overdue_text(concern, self._due(concern)[0])
-                await self.client.chat_postMessage(channel=office.channel, text=text, thread_ts=ts)
+                await self.client.chat_postMessage(channel=place.channel, text=text, thread_ts=place.ts)
 
     def _card(self, office: Office, concern: Concern) -> tuple[str, list[kit.Block]]:
         words, overdue = self._due(concern)
         return cards.concern_card(cards.Card(concern=concern, due_words=words, overdue=overdue, leads=office.leads))
 
-    async def _show(self, office: Office, concern: Concern) -> str:
-        """Update the concern's card in place, or post it (once) and remember where; returns its ts."""
+    async def _show(self, office: Office, concern: Concern) -> CardPlace:
+        """Update the concern's card in place, or post it (once) and remember where; returns where it is."""
         text, blocks = self._card(office, concern)
-        if concern.office_post_ref:
+        if place := await self.places.find(concern.ref):
             try:
                 async with slack_errors():
-                    await self.client.chat_update(channel=office.channel, ts=concern.office_post_ref, text=text, blocks=blocks)
-                return concern.office_post_ref
+                    await self.client.chat_update(channel=place.channel, ts=place.ts, text=text, blocks=blocks)
+                return place
             except DeliveryError as err:
                 if error_code_of(err) in REFUSED_CARD_ERRORS:
                     self._refused(concern, err)
                     async with slack_errors():
                         await self.client.chat_update(
-                            channel=office.channel, ts=concern.office_post_ref, text=cards.plain_card(concern, office.leads), blocks=[]
+                            channel=place.channel, ts=place.ts, text=cards.plain_card(concern, office.leads), blocks=[]
                         )
-                    return concern.office_post_ref
+                    return place
                 if error_code_of(err) not in LOST_CARD_ERRORS:
                     raise
                 log.warning("office card for %s is gone; posting it again", concern.ref)
@@ -294,9 +296,9 @@ class OfficeWorkbench:
                 posted = await self.client.chat_postMessage(
                     channel=office.channel, text=cards.plain_card(concern, office.leads), unfurl_links=False
                 )
-        ts = str(posted["ts"])
-        await self.concerns.set_office_post_ref(concern.ref, ts)
-        return ts
+        place = CardPlace(channel=office.channel, ts=str(posted["ts"]))
+        await self.places.remember(concern.ref, school_id=office.school_id, place=place)
+        return place
 
     @staticmethod
     def _refused(concern: Concern, err: DeliveryError) -> None:
@@ -304,29 +306,33 @@ class OfficeWorkbench:
         level = logging.CRITICAL if concern.urgent else logging.ERROR
         log.log(level, "office card for %s refused by Slack (%s); posting a plain card", concern.ref, error_code_of(err))
 
-    async def _blank_card(self, office: Office, payload: dict[str, Any]) -> None:
+    async def _blank_card(self, payload: dict[str, Any]) -> None:
         """A concern was deleted (purged, or forgotten at the parent's request): its card keeps no text."""
-        ts = payload.get("office_post_ref")
-        if not ts:
+        ref = str(payload.get("ref") or "")
+        place = await self.places.find(ref) if ref else None
+        if place is None:  # never shown here
             return
-        text = f"{payload.get('ref', 'A concern')} has been deleted (retention or at the person's request)."
+        text = f"{ref} has been deleted (retention or at the person's request)."
         try:
             async with slack_errors():
-                await self.client.chat_update(channel=office.channel, ts=str(ts), text=text, blocks=[])
+                await self.client.chat_update(channel=place.channel, ts=place.ts, text=text, blocks=[])
         except DeliveryError as err:
             if error_code_of(err) not in LOST_CARD_ERRORS:
                 raise
+        await self.places.forget(ref)
 
     async def _post_undeliverable(self, office: Office, payload: dict[str, Any]) -> None:
-        ref, thread = payload.get("ref"), None
+        ref, place = payload.get("ref"), None
         audience: str | None = None
         if ref:
             with suppress(ConcernNotFound):
-                concern = await self.concerns.get(str(ref), school=office.school_id)
-                thread, audience = concern.office_post_ref, concern.audience
+                audience = (await self.concerns.get(str(ref), school=office.school_id)).audience
+                place = await self.places.find(str(ref))
         channel = str(payload.get("channel") or "?")
         text = cards.undeliverable_text(ref=str(ref) if ref else None, channel=channel, audience=audience)
+        thread = place.ts if place is not None else None
         async with slack_errors():
             await self.client.chat_postMessage(
-                channel=office.channel, text=text, thread_ts=thread, reply_broadcast=thread is not None
-            )
+                channel=place.channel if place else office.channel, text=text, thread_ts=thread,
+                reply_broadcast=thread is not None,
+            )  # fmt: skip

@@ -89,7 +89,6 @@ class Concern:
     claimed_by: str | None
     claimed_at: datetime | None
     resolved_at: datetime | None  # when it was closed: resolved or withdrawn
-    office_post_ref: str | None
     reminded_at: datetime | None
 
     @classmethod
@@ -114,7 +113,6 @@ class Concern:
             claimed_by=row["claimed_by"],
             claimed_at=_time(row["claimed_at"]),
             resolved_at=_time(row["resolved_at"]),
-            office_post_ref=row["office_post_ref"],
             reminded_at=_time(row["reminded_at"]),
         )
 

@@ -139,15 +139,6 @@ class ConcernQueue:
             for e in events
         ]
 
-    async def set_office_post_ref(self, ref: str, value: str | None) -> None:
-        """Where the office channel shows this concern (e.g. a Slack message ts)."""
-        concern_id = self._id(ref)
-        cur = await self.store.run(
-            lambda db: db.execute("UPDATE concerns SET office_post_ref = ? WHERE id = ?", [value, concern_id])
-        )
-        if cur.rowcount == 0:
-            raise ConcernNotFound(ref.strip())
-
     # -- changes -------------------------------------------------------------------------------
 
     async def _change(

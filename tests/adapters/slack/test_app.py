@@ -284,10 +284,7 @@ async def test_a_parents_concern_becomes_a_card_in_the_office_channel(
         ("Claim", concern.ref), ("Reply", concern.ref), ("Add note", concern.ref), ("Resolve", concern.ref)
     ]  # fmt: skip
 
-    async def remembered() -> bool:  # the ts is stored right after the post
-        return bool((await runtime.concerns.get(concern.ref)).office_post_ref == card.answer["ts"])
-
-    await eventually(remembered)
+    await eventually(lambda: _posted(adapter, concern.ref, card.answer["ts"]))  # remembered right after the post
 
 
 async def test_office_claims_replies_notes_and_resolves_from_slack(
@@ -421,18 +418,18 @@ async def test_office_membership_falls_back_to_the_last_known_list_when_slack_ca
 
 
 async def test_a_deleted_card_is_posted_again_and_its_new_place_remembered(
-    bot: Bot, fake: FakeSlack, runtime: Runtime
+    bot: Bot, adapter: SlackAdapter, fake: FakeSlack, runtime: Runtime
 ) -> None:
     concern = await open_concern(runtime)
     card = await card_for(fake, concern.ref)
-    await eventually(lambda: _posted(runtime, concern.ref))
+    await eventually(lambda: _posted(adapter, concern.ref))
     fake.error("message_not_found", method="chat.update", times=1)
 
     assert await bot.press(user=OFFICE_MEMBER, action_id=cards.CLAIM, value=concern.ref, card=card) == 200
 
     [_, again] = await fake.wait_for("chat.postMessage", count=2, where=about(concern.ref))
     assert f"Claimed by <@{OFFICE_MEMBER}>" in texts(again.params["blocks"])
-    await eventually(lambda: _posted(runtime, concern.ref, again.answer["ts"]))
+    await eventually(lambda: _posted(adapter, concern.ref, again.answer["ts"]))
 
 
 async def test_forgetting_a_parent_blanks_their_card_in_the_office_channel(
@@ -440,7 +437,7 @@ async def test_forgetting_a_parent_blanks_their_card_in_the_office_channel(
 ) -> None:
     concern = await open_concern(runtime)
     card = await card_for(fake, concern.ref)
-    await eventually(lambda: _posted(runtime, concern.ref))
+    await eventually(lambda: _posted(adapter, concern.ref))
 
     await runtime.retention.forget_user("telegram", "tg-user-4242")
 
@@ -451,9 +448,10 @@ async def test_forgetting_a_parent_blanks_their_card_in_the_office_channel(
     assert "unkind comments" not in update.text and not update.params.get("blocks")
 
 
-async def _posted(runtime: Runtime, ref: str, ts: str | None = None) -> bool:
-    stored = (await runtime.concerns.get(ref)).office_post_ref
-    return stored is not None and (ts is None or stored == ts)
+async def _posted(adapter: SlackAdapter, ref: str, ts: str | None = None) -> bool:
+    """Whether the adapter remembers the concern's card (in its own table), at `ts` if given."""
+    place = await adapter.cards.find(ref)
+    return place is not None and place.channel == OFFICE_CHANNEL and (ts is None or place.ts == ts)
 
 
 async def test_overdue_reminder_is_threaded_under_the_card(adapter: SlackAdapter, fake: FakeSlack, runtime: Runtime) -> None:
@@ -500,7 +498,7 @@ async def test_slack_down_for_a_while_loses_and_doubles_nothing(
     assert len(failed) == 5
     for concern in concerns:
         assert len(fake.called("chat.postMessage", about(concern.ref))) == 1
-        assert (await runtime.concerns.get(concern.ref)).office_post_ref is not None
+        assert await _posted(adapter, concern.ref)
 
 
 async def test_app_home_shows_the_queue_to_the_office_and_a_note_to_everyone_else(
@@ -639,7 +637,7 @@ async def test_a_card_slack_refuses_is_replaced_by_a_plain_card_not_retried_for_
     assert "chatbot queue show " + concern.ref in plain.text
     assert "<!channel>" in plain.text  # the safeguarding lead is still pinged
     assert not plain.params.get("blocks")
-    await eventually(lambda: _posted(runtime, concern.ref, plain.answer["ts"]))
+    await eventually(lambda: _posted(adapter, concern.ref, plain.answer["ts"]))
     assert len([c for c in fake.attempts if c.method == "chat.postMessage" and about(concern.ref)(c)]) == 2
 
 
@@ -655,3 +653,30 @@ async def test_an_urgent_card_full_of_markup_and_lines_posts_in_full(
     assert card.params.get("blocks") and "Urgent (safeguarding)" in texts(card.params["blocks"])
     assert "&lt;0&gt; &amp; &lt;!here&gt;" in texts(card.params["blocks"])
     assert [c for c in fake.attempts if c.method == "chat.postMessage" and not c.ok] == []
+
+
+async def test_a_card_an_older_version_remembered_on_the_concern_is_moved_and_updated_in_place(
+    fake: FakeSlack, runtime: Runtime
+) -> None:
+    """Before the adapter had its own table, the card's ts lived in concerns.office_post_ref."""
+    concern = await open_concern(runtime)
+    old_ts = "1700000000.999999"
+
+    def as_an_older_version_left_it(db: Any) -> None:
+        db.execute("UPDATE concerns SET office_post_ref = ? WHERE ref = ?", [old_ts, concern.ref])
+        db.execute("UPDATE outbox SET status = 'delivered' WHERE channel = 'office:st-lukes'")
+
+    await runtime.store.run(as_an_older_version_left_it)
+    slack = SlackAdapter(settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST)
+    await slack.start()
+    try:
+        assert await _posted(slack, concern.ref, old_ts)
+        await runtime.concerns.claim(concern.ref, by=f"slack:{OFFICE_MEMBER}")
+        [update] = await fake.wait_for("chat.update", where=lambda c: c.params.get("ts") == old_ts)
+    finally:
+        await slack.stop()
+
+    assert update.channel == OFFICE_CHANNEL and f"Claimed by <@{OFFICE_MEMBER}>" in texts(update.params["blocks"])
+    assert fake.called("chat.postMessage") == []  # updated in place, not posted again
+    left = await runtime.store.run(lambda db: db.execute("SELECT office_post_ref FROM concerns").fetchall())
+    assert left == [(None,)]  # moved, not copied at every start

@@ -23,7 +23,7 @@ def concern(**changes: Any) -> Concern:
         audience="parent", category="concern_offensive_post", urgent=False, status="open",
         summary="Someone posted <@U123> & a link <http://x.example|here>", contact_method="chat", phone=None,
         consent=True, created_at=NOW, due_at=NOW, claimed_by=None, claimed_at=None, resolved_at=None,
-        office_post_ref=None, reminded_at=None,
+        reminded_at=None,
     )  # fmt: skip
     return replace(base, **changes)
 

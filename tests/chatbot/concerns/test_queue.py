@@ -413,14 +413,6 @@ async def test_forget_user_deletes_everything_about_them(
     )
 
 
-async def test_office_post_ref_is_kept(queue: ConcernQueue) -> None:
-    concern = await raise_concern(queue)
-    await queue.set_office_post_ref(concern.ref, "1700000000.000100")
-    assert (await queue.get(concern.ref)).office_post_ref == "1700000000.000100"
-    with pytest.raises(ConcernNotFound):
-        await queue.set_office_post_ref("C-0999", "x")
-
-
 # -- restarts ------------------------------------------------------------------------------------------
 
 
@@ -452,14 +444,14 @@ async def test_forgetting_a_concern_shown_in_the_office_asks_the_office_to_blank
     queue: ConcernQueue, retention: Retention, outbox: Outbox
 ) -> None:
     shown = await raise_concern(queue, "u1")
-    await raise_concern(queue, "u1")  # never posted to the office: nothing to blank
-    await queue.set_office_post_ref(shown.ref, "1700000000.000100")
+    await raise_concern(queue, "u1")  # never delivered to the office: nothing to blank
+    [card] = [i for i in await outbox.items(channel="office:orchard") if i.payload.get("ref") == shown.ref]
+    await outbox.mark_delivered(card.id)  # the office shows it (where is the adapter's business)
 
     await retention.forget_user("telegram", "u1")
 
     removed = [i for i in await outbox.items(channel="office:orchard") if i.kind == "concern_removed"]
-    assert [(i.payload["ref"], i.payload["office_post_ref"]) for i in removed] == [(shown.ref, "1700000000.000100")]
-    assert SUMMARY not in str(removed[0].payload)
+    assert [i.payload for i in removed] == [{"ref": shown.ref}]  # just the ref: no summary, no platform detail
 
 
 async def test_an_office_acting_for_one_school_cannot_touch_another_schools_concern(
