@@ -70,18 +70,21 @@ class Intake:
         if key is None:
             await next()
             return None
+        kind = key.split(":", 1)[0]
         try:
             fresh = await self.inbox.put(CHANNEL, key, dict(req.body))
-            started = fresh and await self.inbox.begin(CHANNEL, key)
         except StorageError as exc:
-            log.critical("slack: a %s could not be stored (%s); handling it unstored", key.split(":", 1)[0], exc.problem)
+            log.critical("slack: a %s could not be stored (%s); handling it unstored", kind, exc.problem)
             await next()
             return None
         if not fresh:
-            log.warning("slack %s delivered again; already stored, ignored", key.split(":", 1)[0])
+            log.warning("slack %s delivered again; already stored, ignored", kind)
             return BoltResponse(status=200, body="")
-        if started:
-            req.context[KEY] = key
+        req.context[KEY] = key  # stored: mark it done once handled, even if counting this attempt fails
+        try:
+            await self.inbox.begin(CHANNEL, key)
+        except StorageError as exc:
+            log.error("slack: a %s was stored but its attempt not counted (%s)", kind, exc.problem)
         await next()
         return None
 
