@@ -1,9 +1,10 @@
-"""The adapter contract: start, stop, and deliver an outbox item addressed to this channel."""
+"""The adapter contract: start, stop, and deliver an outbox item addressed to one of its destinations."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from chatbot.destinations import Destination
 from chatbot.messages import OutboxItem
 
 
@@ -14,8 +15,8 @@ class Adapter(Protocol):
     def name(self) -> str: ...
 
     @property
-    def channels(self) -> tuple[str, ...]:
-        """The outbox channels this adapter drains."""
+    def destinations(self) -> tuple[Destination, ...]:
+        """The outbox destinations this adapter drains."""
         ...
 
     async def start(self) -> None: ...

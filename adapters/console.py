@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from chatbot.engine import Engine
 from chatbot import boundary
+from chatbot.destinations import CONSOLE
 from chatbot.messages import Audience, Button, Incoming, InputKind, OutboxItem, Reply
 
 CHANNEL = "console"
@@ -35,7 +36,7 @@ class ConsoleChat:
     """An interactive terminal conversation with the engine."""
 
     name = "console"
-    channels = (CHANNEL,)
+    destinations = (CONSOLE,)
 
     def __init__(
         self,

@@ -15,8 +15,8 @@ from typing import Any, Coroutine, Mapping
 
 from adapters.base import Adapter
 from chatbot.config import Settings
+from chatbot.destinations import Destination
 from chatbot.errors import ConfigError
-from chatbot.outbox import school_of
 from chatbot.runtime import Runtime, open_runtime
 from chatbot.store import utcnow
 
@@ -88,17 +88,16 @@ async def _replay_journal(runtime: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=JOURNAL_INTERVAL_SECONDS)
 
 
-async def name_undrained(runtime: Runtime, adapters: list[Adapter]) -> dict[str, int]:
+async def name_undrained(runtime: Runtime, adapters: list[Adapter]) -> dict[Destination, int]:
     """Log every destination with items waiting that no running adapter drains (e.g. a school with no office)."""
-    drained = {channel for adapter in adapters for channel in adapter.channels}
-    undrained = {c: n for c, n in (await runtime.outbox.waiting()).items() if c not in drained}
-    for channel, count in undrained.items():
-        school = school_of(channel)
-        if school is not None:
+    drained = {destination for adapter in adapters for destination in adapter.destinations}
+    undrained = {d: n for d, n in (await runtime.outbox.waiting()).items() if d not in drained}
+    for destination, count in undrained.items():
+        if destination.is_office and destination.school is not None:
             log.warning("%d office item(s) for %s stay queued: no office is set up for that school here "
-                        "(they show in `chatbot queue list`)", count, school)  # fmt: skip
+                        "(they show in `chatbot queue list`)", count, destination.school)  # fmt: skip
         else:
-            log.warning("%d item(s) for %r stay queued: nothing here delivers them", count, channel)
+            log.warning("%d item(s) for %r stay queued: nothing here delivers them", count, str(destination))
     return undrained
 
 

@@ -36,7 +36,7 @@ from chatbot.calendar import WorkingCalendar  # noqa: E402
 from chatbot.concerns import ConcernQueue  # noqa: E402
 from chatbot.config import OfficeHours  # noqa: E402
 from chatbot.messages import OutboxItem  # noqa: E402
-from chatbot.outbox import DeliveryLoop, Outbox  # noqa: E402
+from chatbot.outbox import DeliveryLoop, Outbox, office_for  # noqa: E402
 from chatbot.store import Store  # noqa: E402
 
 CALENDAR = WorkingCalendar(hours=OfficeHours())
@@ -230,9 +230,9 @@ async def _verify(db_path: Path, acked: list[str], returncode: int | None) -> Ki
         async def deliver(item: OutboxItem) -> None:
             delivered[item.key] += 1
 
-        loop = DeliveryLoop(outbox=outbox, channel="office:orchard", deliver=deliver, batch=100)
+        loop = DeliveryLoop(outbox=outbox, destination=office_for("orchard"), deliver=deliver, batch=100)
         start = time.perf_counter()
-        while await outbox.pending_count("office:orchard"):
+        while await outbox.pending_count(office_for("orchard")):
             await loop.run_once()
         await loop.run_once()  # a second pass must find nothing to send again
         drain_seconds = time.perf_counter() - start

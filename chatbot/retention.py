@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from chatbot.concerns import SAFEGUARDING_SQL
 from chatbot.config import RetentionPolicy
+from chatbot.destinations import OFFICE_PREFIX
 from chatbot.outbox import enqueue, office_for, write_transaction
 from chatbot.store import Store, iso, utcnow
 
@@ -158,7 +159,7 @@ def _delete_concerns(db: Database, where: str, params: list[Any]) -> dict[str, i
             f"SELECT id, ref, school_id FROM concerns AS c WHERE {where} AND EXISTS (SELECT 1 FROM outbox AS o"
             " WHERE o.channel = ? || c.school_id AND (o.status != 'pending' OR o.attempts > 0) AND (o.concern_id = c.id"
             " OR (CASE WHEN json_valid(o.payload) THEN json_extract(o.payload, '$.ref') END) = c.ref))",
-            [*params, office_for("")],
+            [*params, OFFICE_PREFIX],
         ).fetchall()
         outbox = db.execute(
             f"DELETE FROM outbox WHERE (concern_id IN ({ids}) OR"

@@ -70,6 +70,7 @@ def chat(
 ) -> None:
     """Chat in the terminal (the embedded default: no tokens needed)."""
     from adapters.console import ConsoleChat
+    from chatbot.destinations import CONSOLE
     from chatbot.outbox import DeliveryLoop
     from chatbot.runtime import open_runtime
 
@@ -82,7 +83,7 @@ def chat(
                 rt.kb.school(school)
             console_chat = ConsoleChat(engine=rt.engine, school_id=school, audience=who, user_id=user)
             stop = asyncio.Event()
-            loop = DeliveryLoop(outbox=rt.outbox, channel="console", deliver=console_chat.deliver)
+            loop = DeliveryLoop(outbox=rt.outbox, destination=CONSOLE, deliver=console_chat.deliver)
             delivery = asyncio.create_task(loop.run(stop))
             try:
                 await console_chat.run()

@@ -31,6 +31,7 @@ from adapters.slack.offices import offices_from, staff_school
 from adapters.slack.settings import SlackSettings
 from adapters.slack.staff_chat import CHANNEL, StaffChat
 from chatbot.boundary import where
+from chatbot.destinations import SLACK
 from chatbot.errors import ConfigError, Undeliverable
 from chatbot.messages import OutboxItem
 from chatbot.outbox import DeliveryLoop, is_office, office_for
@@ -66,7 +67,7 @@ class SlackAdapter:
         self.runtime = runtime
         self.offices = offices_from(settings, sorted(runtime.kb.schools))
         self.school_id = staff_school(settings, self.offices, sorted(runtime.kb.schools))
-        self.channels = (CHANNEL, *(office_for(school) for school in sorted(self.offices)))
+        self.destinations = (SLACK, *(office_for(school) for school in sorted(self.offices)))
         self.http_port = http_port
         self.timing = timing
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
@@ -129,12 +130,12 @@ class SlackAdapter:
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
         self._stop.clear()
-        for channel in self.channels:
+        for destination in self.destinations:
             loop = DeliveryLoop(
-                outbox=self.runtime.outbox, channel=channel, deliver=self.deliver,
+                outbox=self.runtime.outbox, destination=destination, deliver=self.deliver,
                 base_delay=self.timing.base_delay, max_delay=self.timing.max_delay, idle_sleep=self.timing.idle_sleep,
             )  # fmt: skip
-            self._loops.append(asyncio.create_task(loop.run(self._stop), name=f"slack-outbox-{channel}"))
+            self._loops.append(asyncio.create_task(loop.run(self._stop), name=f"slack-outbox-{destination}"))
         log.info("slack adapter started mode=%s offices=%s", mode, ",".join(sorted(self.offices)))
 
     async def _on_error(self, error: Exception, context: AsyncBoltContext) -> None:

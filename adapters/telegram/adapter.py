@@ -25,6 +25,7 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.intake import DurableUpdates
 from adapters.telegram.transport import PerUserOrder, TelegramApp, WebhookServer, file_url
 from chatbot import boundary, replies
+from chatbot.destinations import TELEGRAM
 from chatbot.errors import ConfigError
 from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
 from chatbot.outbox import DeliveryLoop
@@ -67,7 +68,7 @@ class TelegramAdapter:
     """Runs the bot (polling or webhook) and its outbox delivery loop."""
 
     name = "telegram"
-    channels = (CHANNEL,)
+    destinations = (TELEGRAM,)
 
     def __init__(
         self,
@@ -92,7 +93,7 @@ class TelegramAdapter:
         self.store = runtime.store
         self.inbox = runtime.inbox
         self.delivery = DeliveryLoop(
-            outbox=runtime.outbox, channel=CHANNEL, deliver=self.deliver, idle_sleep=delivery_idle_sleep
+            outbox=runtime.outbox, destination=TELEGRAM, deliver=self.deliver, idle_sleep=delivery_idle_sleep
         )
         self.processor = PerUserOrder(concurrency)
         self.application: TelegramApp = self._build()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from chatbot.concerns.model import EmptyText
+from chatbot.destinations import Destination
 from chatbot.errors import UserError
 from chatbot.outbox import enqueue, office_for
 from chatbot.store import iso
@@ -31,7 +32,7 @@ def tell_office(db: Database, row: dict[str, Any], event_id: int, now: datetime)
 
 
 def tell_parent(db: Database, row: dict[str, Any], *, key: str, text: str, now: datetime) -> None:
-    enqueue(db, channel=row["channel"], kind="message", key=key,
+    enqueue(db, channel=Destination.parse(row["channel"]), kind="message", key=key,
             payload={"chat_id": row["chat_id"], "text": text, "ref": row["ref"]}, concern_id=row["id"], now=now)  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from adapters.serve import build_adapters, name_undrained, serve_forever
 from adapters.telegram import TelegramAdapter
 from chatbot.config import Settings
+from chatbot.destinations import CONSOLE
 from chatbot.errors import ConfigError
 from chatbot.outbox import enqueue, write_transaction
 from chatbot.runtime import Runtime
@@ -52,12 +53,12 @@ async def test_each_adapter_reads_its_own_settings_from_the_environment(runtime:
 async def test_items_nothing_drains_are_named_at_start_up(runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
     def queue(db: Database) -> None:
         with write_transaction(db):
-            enqueue(db, channel="console", kind="message", key="k1", payload={"chat_id": "x", "text": "Jane Smith"})
+            enqueue(db, channel=CONSOLE, kind="message", key="k1", payload={"chat_id": "x", "text": "Jane Smith"})
 
     await runtime.store.run(queue)
     with caplog.at_level(logging.WARNING):
         undrained = await name_undrained(runtime, [])
-    assert undrained == {"console": 1}
+    assert undrained == {CONSOLE: 1}
     assert "'console'" in caplog.text and "Jane Smith" not in caplog.text
 
 

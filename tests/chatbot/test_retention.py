@@ -25,17 +25,17 @@ BULLYING = "my son is being picked on every day at lunchtime by two boys in his 
 
 
 def say(text: str, user: str = "mum1") -> Incoming:
-    return Incoming(channel="test", user_id=user, chat_id=f"chat-{user}", school_id="orchard",
+    return Incoming(channel="cli", user_id=user, chat_id=f"chat-{user}", school_id="orchard",
                     audience=Audience.PARENT, text=text)  # fmt: skip
 
 
 def press(action: str, user: str = "mum1") -> Incoming:
-    return Incoming(channel="test", user_id=user, chat_id=f"chat-{user}", school_id="orchard",
+    return Incoming(channel="cli", user_id=user, chat_id=f"chat-{user}", school_id="orchard",
                     audience=Audience.PARENT, kind=InputKind.ACTION, action=action)  # fmt: skip
 
 
 def command(name: str, user: str = "mum1") -> Incoming:
-    return Incoming(channel="test", user_id=user, chat_id=f"chat-{user}", school_id="orchard",
+    return Incoming(channel="cli", user_id=user, chat_id=f"chat-{user}", school_id="orchard",
                     audience=Audience.PARENT, kind=InputKind.COMMAND, command=name)  # fmt: skip
 
 
@@ -79,7 +79,7 @@ async def test_forget_keeps_an_urgent_report_its_trail_and_its_unsent_alert(runt
     assert [e.action for e in await runtime.concerns.events(kept.ref)] == ["opened", "forget_refused"]
     alert_after = [i for i in await runtime.outbox.items(channel="office:orchard") if i.payload.get("ref") == kept.ref]
     assert alert_after[:1] == alert_before  # the unsent alert to the safeguarding lead is still waiting
-    assert [c.ref for c in await runtime.concerns.for_user("test", "mum1")] == [kept.ref]
+    assert [c.ref for c in await runtime.concerns.for_user("cli", "mum1")] == [kept.ref]
     assert ordinary not in {c.ref for c in await runtime.concerns.list(status=None)}
     conversations = await table_count(runtime.store, "SELECT COUNT(*) FROM conversations WHERE user_id = ?", ["mum1"])
     assert conversations == 0
@@ -91,7 +91,7 @@ async def test_forget_without_a_safeguarding_report_deletes_everything(runtime: 
     assert "can't delete" not in confirm.text
     done = await runtime.engine.handle(press(button(confirm, "yes")))
     assert done.text == account_replies.forgotten(runtime.kb.school("orchard"), (), runtime.retention.policy)
-    assert await runtime.concerns.for_user("test", "mum1") == []
+    assert await runtime.concerns.for_user("cli", "mum1") == []
     events = await table_count(runtime.store, "SELECT COUNT(*) FROM events", [])
     assert events == 0
 
@@ -108,7 +108,7 @@ async def test_a_safeguarding_report_cannot_be_withdrawn(runtime: Runtime) -> No
     refused = await runtime.engine.handle(press(f"w:{urgent.concern_ref}"))
     assert "can't be withdrawn" in refused.text and "legal duty" in refused.text
     with pytest.raises(NotAllowed, match="can't be withdrawn"):
-        await runtime.concerns.withdraw(urgent.concern_ref, channel="test", user_id="mum1")
+        await runtime.concerns.withdraw(urgent.concern_ref, channel="cli", user_id="mum1")
     assert (await runtime.concerns.get(urgent.concern_ref)).status == "open"
     office_queue = await runtime.concerns.list(status=["open"], school_id="orchard")
     assert urgent.concern_ref in {c.ref for c in office_queue}
@@ -120,7 +120,7 @@ async def test_a_report_confirmed_at_the_check_is_kept_like_an_urgent_one(runtim
     """Choosing "a child may be at risk" (the check's yes, or the intent's button) escalates as urgent."""
     reply = await runtime.engine.handle(press("i:concern_safeguarding"))
     assert reply.urgent and reply.concern_ref is not None
-    forgotten = await runtime.retention.forget_user("test", "mum1")
+    forgotten = await runtime.retention.forget_user("cli", "mum1")
     assert forgotten.kept == (reply.concern_ref,) and forgotten.concerns == 0
 
 
@@ -170,19 +170,19 @@ async def test_unsent_concern_text_is_cleared_after_a_day(runtime: Runtime) -> N
     offer = await runtime.engine.handle(say(BULLYING))
     assert offer.buttons  # the consent question: the text waits in the conversation
     conversations = ConversationStore(store=runtime.store)
-    assert (await conversations.get("test", "mum1")).data["summary"] == BULLYING
+    assert (await conversations.get("cli", "mum1")).data["summary"] == BULLYING
 
     now = datetime.now(timezone.utc)
     assert await Retention(store=runtime.store, clock=Clock(now + timedelta(hours=23))).expire_unsent_text() == 0
     assert await Retention(store=runtime.store, clock=Clock(now + timedelta(hours=25))).expire_unsent_text() == 1
 
-    after = await conversations.get("test", "mum1")
-    assert after == Conversation(channel="test", user_id="mum1", school_id="orchard", audience="parent")
+    after = await conversations.get("cli", "mum1")
+    assert after == Conversation(channel="cli", user_id="mum1", school_id="orchard", audience="parent")
     raw = await runtime.store.run(lambda db: list(db.query("SELECT data, flow FROM conversations")))
     assert BULLYING not in json.dumps(raw)
     late = await runtime.engine.handle(press(button(offer, "yes")))
     assert "expired" in late.text  # the old button no longer lodges anything
-    assert await runtime.concerns.for_user("test", "mum1") == []
+    assert await runtime.concerns.for_user("cli", "mum1") == []
 
 
 async def test_expiry_follows_the_configured_hours(store: Store) -> None:

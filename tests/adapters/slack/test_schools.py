@@ -22,7 +22,9 @@ from adapters.serve import name_undrained
 from adapters.slack import SlackAdapter, SlackSettings, cards, offices_from, slack_settings
 from chatbot.concerns import Concern
 from chatbot.config import Settings
+from chatbot.destinations import SLACK
 from chatbot.errors import ConfigError
+from chatbot.outbox import office_for
 from chatbot.runtime import Runtime
 from tests.adapters.slack.test_app import FAST, FORM, OFFICE_CHANNEL, OFFICE_MEMBER, Bot, card_for, no_proxy  # noqa: F401
 from tests.adapters.slack.test_app import slack_settings as single_office_settings
@@ -124,16 +126,16 @@ async def test_a_st_lukes_office_neither_receives_nor_acts_on_orchards_concerns(
     assert await runtime.outbox.items(channel="telegram") == []
     assert fake.called("views.open") == []
     # Orchard's item stays queued, named at start-up and in `chatbot queue list`
-    assert await runtime.outbox.waiting() == {"office:orchard": 1}
+    assert await runtime.outbox.waiting() == {office_for("orchard"): 1}
     caplog.set_level(logging.WARNING, logger="adapters.serve")
-    assert await name_undrained(runtime, [adapter]) == {"office:orchard": 1}
+    assert await name_undrained(runtime, [adapter]) == {office_for("orchard"): 1}
     assert "office item(s) for orchard stay queued" in caplog.text
 
 
 async def test_one_workspace_keeps_each_school_in_its_own_office(fake: FakeSlack, runtime: Runtime) -> None:
     adapter, bot = await started(two_offices(fake), runtime, fake)
     try:
-        assert adapter.channels == ("slack", "office:orchard", "office:st-lukes")
+        assert adapter.destinations == (SLACK, office_for("orchard"), office_for("st-lukes"))
         orchard = await raise_for(runtime, "orchard", ORCHARD_TEXT, urgent=True)
         stl = await raise_for(runtime, "st-lukes", STL_TEXT)
         orchard_card, stl_card = await card_for(fake, orchard.ref), await card_for(fake, stl.ref)

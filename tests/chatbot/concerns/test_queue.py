@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from chatbot.calendar import WorkingCalendar
 from chatbot.concerns import Concern, ConcernQueue, EmptyText, format_ref, parse_ref
 from chatbot.config import OfficeHours
+from chatbot.destinations import TELEGRAM
 from chatbot.errors import ConcernConflict, ConcernNotFound, NotAllowed, UserError
 from chatbot.outbox import Outbox, OutboxRecord, enqueue
 from chatbot.retention import Forgotten, Retention
@@ -397,8 +398,8 @@ async def test_forget_user_deletes_everything_about_them(
                                     "step": "", "data": "{}", "updated_at": "x"})  # fmt: skip
         db["conversations"].insert({"channel": "telegram", "user_id": "u2", "school_id": "orchard", "flow": "",
                                     "step": "", "data": "{}", "updated_at": "x"})  # fmt: skip
-        enqueue(db, channel="telegram", kind="message", key="nudge-u1", payload={"chat_id": "chat-u1", "text": "hi"})
-        enqueue(db, channel="telegram", kind="message", key="nudge-u2", payload={"chat_id": "chat-u2", "text": "hi"})
+        enqueue(db, channel=TELEGRAM, kind="message", key="nudge-u1", payload={"chat_id": "chat-u1", "text": "hi"})
+        enqueue(db, channel=TELEGRAM, kind="message", key="nudge-u2", payload={"chat_id": "chat-u2", "text": "hi"})
 
     await store.run(extra)
     counts = await retention.forget_user("telegram", "u1")
