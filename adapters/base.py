@@ -1,11 +1,25 @@
-"""The adapter contract: start, stop, and deliver an outbox item addressed to one of its destinations."""
+"""The adapter contract: start, stop, the destinations it drains, and deliver an item addressed to one of them.
+
+`chatbot serve` runs one DeliveryLoop per declared destination (adapters/serve.py),
+paced by the adapter's `timing`; an adapter never runs its own loops.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from chatbot.destinations import Destination
 from chatbot.messages import OutboxItem
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryTiming:
+    """How an adapter's delivery loops pace themselves; tests shorten these."""
+
+    base_delay: float = 1.0  # first wait after a failed try, doubled each time
+    max_delay: float = 300.0
+    idle_sleep: float = 0.5  # how long a loop with nothing due waits before looking again
 
 
 class Adapter(Protocol):
@@ -18,6 +32,9 @@ class Adapter(Protocol):
     def destinations(self) -> tuple[Destination, ...]:
         """The outbox destinations this adapter drains."""
         ...
+
+    @property
+    def timing(self) -> DeliveryTiming: ...
 
     async def start(self) -> None: ...
 

@@ -1,7 +1,9 @@
 """`chatbot serve`: run every configured adapter in one process, until SIGINT/SIGTERM.
 
-Each adapter starts its own delivery loops; this module adds the periodic
-overdue-reminder sweep and a clean shutdown.
+Adapters only declare the destinations they drain; this module runs one
+DeliveryLoop per declared destination (an office is a destination like any
+other), names at start-up whatever waits with nothing to drain it, and adds the
+periodic housekeeping and a clean shutdown.
 """
 
 from __future__ import annotations
@@ -9,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
-from typing import Any, Coroutine, Mapping
+from typing import Any, AsyncIterator, Coroutine, Mapping, Sequence
 
 from adapters.base import Adapter
 from chatbot.config import Settings
 from chatbot.destinations import Destination
 from chatbot.errors import ConfigError
+from chatbot.outbox import DeliveryLoop, Outbox
 from chatbot.runtime import Runtime, open_runtime
 from chatbot.store import utcnow
 
@@ -101,6 +104,37 @@ async def name_undrained(runtime: Runtime, adapters: list[Adapter]) -> dict[Dest
     return undrained
 
 
+def delivery_loops(outbox: Outbox, adapters: Sequence[Adapter]) -> list[DeliveryLoop]:
+    """One loop per destination an adapter declares; a destination declared twice is a wiring mistake."""
+    loops: dict[Destination, DeliveryLoop] = {}
+    for adapter in adapters:
+        timing = adapter.timing
+        for destination in adapter.destinations:
+            if destination in loops:
+                raise ConfigError(f"two adapters both deliver to {str(destination)!r}")
+            loops[destination] = DeliveryLoop(
+                outbox=outbox, destination=destination, deliver=adapter.deliver,
+                base_delay=timing.base_delay, max_delay=timing.max_delay, idle_sleep=timing.idle_sleep,
+            )  # fmt: skip
+    return list(loops.values())
+
+
+@asynccontextmanager
+async def delivering(outbox: Outbox, adapters: Sequence[Adapter]) -> AsyncIterator[list[DeliveryLoop]]:
+    """Run the adapters' delivery loops (the adapters already started); on exit stop them, before the adapters stop."""
+    loops = delivery_loops(outbox, adapters)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(loop.run(stop), name=f"outbox-{loop.destination}") for loop in loops]
+    try:
+        yield loops
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for loop, result in zip(loops, results):
+            if isinstance(result, BaseException):
+                log.warning("delivery to %s ended with %s", loop.destination, type(result).__name__)
+
+
 async def serve_forever(
     settings: Settings, *, only: str | None = None, slack_http_port: int | None = None,
     env: Mapping[str, str] | None = None, stop: asyncio.Event | None = None,
@@ -125,7 +159,8 @@ async def serve_forever(
 
         try:
             if await until_stopped(start_all(), stop):  # a start that hangs (dead credentials) still obeys SIGTERM
-                await asyncio.gather(_housekeeping(runtime, stop), _replay_journal(runtime, stop))
+                async with delivering(runtime.outbox, started):
+                    await asyncio.gather(_housekeeping(runtime, stop), _replay_journal(runtime, stop))
         finally:
             for adapter in reversed(started):
                 try:

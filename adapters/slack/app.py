@@ -3,15 +3,14 @@
 This module wires them: the Web API client, Bolt (Socket Mode, or HTTP with
 signatures checked), the durable intake (every request stored before the ack;
 what a crash left pending is handled first at start), the office directory, and
-one delivery loop per outbox channel the rooms drain ("slack" for staff chat,
-"office" for the workbench).
+the outbox destinations the rooms drain ("slack" for staff chat, each school's
+office for the workbench), which `chatbot serve` runs a delivery loop for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +20,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.base import DeliveryTiming as DeliveryTiming  # tests and serve build it from here too
 from adapters.slack.answers import DirectAnswers, Pacing
 from adapters.slack.card_places import CardPlaces
 from adapters.slack.directory import OfficeDirectory
@@ -34,7 +34,7 @@ from chatbot.boundary import where
 from chatbot.destinations import SLACK
 from chatbot.errors import ConfigError, Undeliverable
 from chatbot.messages import OutboxItem
-from chatbot.outbox import DeliveryLoop, is_office, office_for
+from chatbot.outbox import is_office, office_for
 from chatbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,8 @@ EVENTS_PATH = "/slack/events"
 STOP_GRACE = 5.0  # seconds stop() waits for listeners still running
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeliveryTiming:
-    """How the outbox loops pace themselves; tests shorten these."""
-
-    base_delay: float = 1.0
-    max_delay: float = 300.0
-    idle_sleep: float = 0.5
-
-
 class SlackAdapter:
-    """Bolt listeners in, Block Kit out, and the delivery loops for "slack" and each school's office."""
+    """Bolt listeners in, Block Kit out, and delivery for "slack" and each school's office."""
 
     name = "slack"
 
@@ -95,8 +86,6 @@ class SlackAdapter:
         self._listeners = Listeners(finishes=self.intake)
         self.staff_chat.register(self.app, self._listeners.track)
         self.workbench.register(self.app, self._listeners)
-        self._stop = asyncio.Event()
-        self._loops: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._web_app: web.Application | None = None
@@ -117,8 +106,8 @@ class SlackAdapter:
         raise ConfigError("Slack needs SLACK_APP_TOKEN (Socket Mode) or an HTTP port (--slack-http PORT).")
 
     async def start(self) -> None:
-        """Handle what the last run left pending, then start listening (Socket Mode, or HTTP on 127.0.0.1:PORT)
-        and the delivery loops; returns once running."""
+        """Handle what the last run left pending, then start listening (Socket Mode, or HTTP on 127.0.0.1:PORT);
+        returns once running."""
         mode = self._mode()
         await self.cards.open({school: office.channel for school, office in self.offices.items()})
         if mode == "socket":
@@ -129,13 +118,6 @@ class SlackAdapter:
         else:
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
-        self._stop.clear()
-        for destination in self.destinations:
-            loop = DeliveryLoop(
-                outbox=self.runtime.outbox, destination=destination, deliver=self.deliver,
-                base_delay=self.timing.base_delay, max_delay=self.timing.max_delay, idle_sleep=self.timing.idle_sleep,
-            )  # fmt: skip
-            self._loops.append(asyncio.create_task(loop.run(self._stop), name=f"slack-outbox-{destination}"))
         log.info("slack adapter started mode=%s offices=%s", mode, ",".join(sorted(self.offices)))
 
     async def _on_error(self, error: Exception, context: AsyncBoltContext) -> None:
@@ -165,7 +147,7 @@ class SlackAdapter:
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
 
     async def stop(self) -> None:
-        """Stop listening first, let running listeners finish, then stop the loops."""
+        """Stop listening first, then let running listeners finish."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
@@ -173,10 +155,6 @@ class SlackAdapter:
             await self._runner.cleanup()
             self._runner = None
         await self._listeners.drain(STOP_GRACE)
-        self._stop.set()
-        if self._loops:
-            await asyncio.gather(*self._loops, return_exceptions=True)
-            self._loops.clear()
         log.info("slack adapter stopped")
 
     async def deliver(self, item: OutboxItem) -> None:

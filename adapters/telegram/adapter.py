@@ -2,8 +2,8 @@
 
 Updates become `Incoming` (reading.py), the engine's `Reply` goes back as HTML
 (rendering.py, delivery.py). Long polling by default, or a webhook (transport.py).
-A DeliveryLoop drains the "telegram" outbox (office replies to parents). The core
-never imports Telegram.
+It delivers the "telegram" destination (office replies to parents) when `chatbot
+serve`'s delivery loop hands it an item. The core never imports Telegram.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from telegram import BotCommand, Chat, InlineKeyboardMarkup, Message, Update, Us
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from adapters.base import DeliveryTiming
 from adapters.telegram import delivery
 from adapters.telegram.reading import GROUP_CHATS, Heard, addressed, hear
 from adapters.telegram.rendering import escape, keyboard, link_keyboard, render
@@ -28,7 +29,6 @@ from chatbot import boundary, replies
 from chatbot.destinations import TELEGRAM
 from chatbot.errors import ConfigError
 from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
-from chatbot.outbox import DeliveryLoop
 from chatbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def _report_polling_end(task: asyncio.Task[None]) -> None:
 
 
 class TelegramAdapter:
-    """Runs the bot (polling or webhook) and its outbox delivery loop."""
+    """Runs the bot (polling or webhook) and delivers what the outbox holds for Telegram."""
 
     name = "telegram"
     destinations = (TELEGRAM,)
@@ -77,7 +77,7 @@ class TelegramAdapter:
         runtime: Runtime,
         engine: Handles | None = None,
         concurrency: int = 8,
-        delivery_idle_sleep: float = 0.5,
+        timing: DeliveryTiming = DeliveryTiming(),
         sleep: delivery.Sleep = asyncio.sleep,
     ) -> None:
         """`engine` defaults to the runtime's; an unknown TELEGRAM_SCHOOL is refused here, not per message.
@@ -92,15 +92,11 @@ class TelegramAdapter:
         self.engine: Handles = engine or runtime.engine
         self.store = runtime.store
         self.inbox = runtime.inbox
-        self.delivery = DeliveryLoop(
-            outbox=runtime.outbox, destination=TELEGRAM, deliver=self.deliver, idle_sleep=delivery_idle_sleep
-        )
+        self.timing = timing
         self.processor = PerUserOrder(concurrency)
         self.application: TelegramApp = self._build()
         self.updates = DurableUpdates(application=self.application, inbox=runtime.inbox, processor=self.processor)
         self._albums: OrderedDict[str, None] = OrderedDict()
-        self._stop_delivery = asyncio.Event()
-        self._delivery_task: asyncio.Task[None] | None = None
         self._poll_task: asyncio.Task[None] | None = None
         self._webhook = WebhookServer(settings=settings, application=self.application, receive=self.updates.receive)
 
@@ -132,7 +128,7 @@ class TelegramAdapter:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, start taking updates and delivering the outbox; returns once running."""
+        """Connect and start taking updates; returns once running."""
         logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs every URL, and each holds the token
         try:
             try:
@@ -154,12 +150,10 @@ class TelegramAdapter:
         except BaseException:
             await self.stop()  # half-started: release the HTTP client and the server port
             raise
-        self._stop_delivery.clear()
-        self._delivery_task = asyncio.create_task(self.delivery.run(self._stop_delivery), name="telegram-delivery")
         log.info("telegram started mode=%s school=%s", self.settings.mode, self.school_id or "(chosen by parents)")
 
     async def stop(self) -> None:
-        """Stop taking updates, finish those in hand, stop delivering, disconnect."""
+        """Stop taking updates, finish those in hand, disconnect."""
         if self._poll_task is not None:
             self._poll_task.cancel()
             await asyncio.gather(self._poll_task, return_exceptions=True)
@@ -168,10 +162,6 @@ class TelegramAdapter:
         await self.updates.drain()
         if self.application.running:
             await self.application.stop()
-        if self._delivery_task is not None:
-            self._stop_delivery.set()
-            await self._delivery_task
-            self._delivery_task = None
         await self.application.shutdown()
         log.info("telegram stopped")
 
@@ -184,7 +174,7 @@ class TelegramAdapter:
     # -- delivery (outbox) -------------------------------------------------------------------
 
     async def deliver(self, item: OutboxItem) -> None:
-        """Send an office reply to a parent; tells the DeliveryLoop whether to retry or give up."""
+        """Send an office reply to a parent; tells serve's DeliveryLoop whether to retry or give up."""
         await delivery.deliver(self.application.bot, item)
 
     # -- handlers ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from adapters.log_policy import PHONE, Redactor, capturing
+from adapters.serve import delivering
 from adapters.slack import SlackAdapter
 from adapters.slack import cards
 from chatbot.knowledge import KnowledgeBase
@@ -85,7 +86,7 @@ async def slack_session(tmp_path: Path, kb: KnowledgeBase, matcher: FusedMatcher
             adapter = SlackAdapter(settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST)
             await adapter.start()
             try:
-                async with aiohttp.ClientSession() as session:
+                async with delivering(runtime.outbox, [adapter]), aiohttp.ClientSession() as session:
                     bot = SlackBot(url=f"http://127.0.0.1:{adapter.http_port}/slack/events", session=session, fake=fake)
                     event = {"type": "message", "channel_type": "im", "channel": TEACHER_DM, "user": TEACHER,
                              "text": STAFF_QUESTION, "ts": "1700000001.000100"}  # fmt: skip

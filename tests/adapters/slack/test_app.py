@@ -20,6 +20,7 @@ import pytest
 from aiohttp.test_utils import unused_port
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.serve import delivering
 from adapters.slack import blocks as kit
 from adapters.slack import cards
 from adapters.slack import DeliveryTiming, OfficeDirectory, SlackAdapter, SlackSettings
@@ -123,7 +124,8 @@ class Bot:
 async def adapter(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[SlackAdapter]:
     slack = SlackAdapter(settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST)
     await slack.start()
-    yield slack
+    async with delivering(runtime.outbox, [slack]):  # the delivery loops, as `chatbot serve` runs them
+        yield slack
     await slack.stop()
 
 
@@ -670,9 +672,10 @@ async def test_a_card_an_older_version_remembered_on_the_concern_is_moved_and_up
     slack = SlackAdapter(settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST)
     await slack.start()
     try:
-        assert await _posted(slack, concern.ref, old_ts)
-        await runtime.concerns.claim(concern.ref, by=f"slack:{OFFICE_MEMBER}")
-        [update] = await fake.wait_for("chat.update", where=lambda c: c.params.get("ts") == old_ts)
+        async with delivering(runtime.outbox, [slack]):  # the delivery loops, as `chatbot serve` runs them
+            assert await _posted(slack, concern.ref, old_ts)
+            await runtime.concerns.claim(concern.ref, by=f"slack:{OFFICE_MEMBER}")
+            [update] = await fake.wait_for("chat.update", where=lambda c: c.params.get("ts") == old_ts)
     finally:
         await slack.stop()
 

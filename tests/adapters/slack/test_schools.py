@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import unused_port
 
-from adapters.serve import name_undrained
+from adapters.serve import delivering, name_undrained
 from adapters.slack import SlackAdapter, SlackSettings, cards, offices_from, slack_settings
 from chatbot.concerns import Concern
 from chatbot.config import Settings
@@ -55,11 +56,18 @@ def two_offices(fake: FakeSlack) -> SlackSettings:
     )  # fmt: skip
 
 
-async def started(settings: SlackSettings, runtime: Runtime, fake: FakeSlack) -> tuple[SlackAdapter, Bot]:
+@asynccontextmanager
+async def started(settings: SlackSettings, runtime: Runtime, fake: FakeSlack) -> AsyncIterator[tuple[SlackAdapter, Bot]]:
+    """A running adapter with its delivery loops (as `chatbot serve` runs them); stopped on exit."""
     adapter = SlackAdapter(settings=settings, runtime=runtime, http_port=unused_port(), timing=FAST)
     await adapter.start()
     session = aiohttp.ClientSession()
-    return adapter, Bot(url=f"http://127.0.0.1:{adapter.http_port}/slack/events", session=session, fake=fake)
+    try:
+        async with delivering(runtime.outbox, [adapter]):
+            yield adapter, Bot(url=f"http://127.0.0.1:{adapter.http_port}/slack/events", session=session, fake=fake)
+    finally:
+        await adapter.stop()
+        await session.close()
 
 
 async def raise_for(runtime: Runtime, school: str, summary: str, **extra: object) -> Concern:
@@ -97,8 +105,7 @@ async def home_of(bot: Bot, fake: FakeSlack, user: str) -> str:
 async def test_a_st_lukes_office_neither_receives_nor_acts_on_orchards_concerns(
     fake: FakeSlack, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    adapter, bot = await started(single_office_settings(fake), runtime, fake)
-    try:
+    async with started(single_office_settings(fake), runtime, fake) as (adapter, bot):
         orchard = await raise_for(runtime, "orchard", ORCHARD_TEXT, phone="07700 900555", contact_method="phone")
         own = await raise_for(runtime, "st-lukes", STL_TEXT)
         await card_for(fake, own.ref)
@@ -115,9 +122,6 @@ async def test_a_st_lukes_office_neither_receives_nor_acts_on_orchards_concerns(
         assert status == 200 and json.loads(answer)["response_action"] == "errors"
         assert (await submit(bot, user=OFFICE_MEMBER, concern=orchard, text="note", note=True))[0] == 200
         home = await home_of(bot, fake, OFFICE_MEMBER)
-    finally:
-        await adapter.stop()
-        await bot.session.close()
 
     assert own.ref in home and orchard.ref not in home
     assert calls_mentioning(fake, orchard.ref) == [] and calls_mentioning(fake, "900555") == []
@@ -133,8 +137,7 @@ async def test_a_st_lukes_office_neither_receives_nor_acts_on_orchards_concerns(
 
 
 async def test_one_workspace_keeps_each_school_in_its_own_office(fake: FakeSlack, runtime: Runtime) -> None:
-    adapter, bot = await started(two_offices(fake), runtime, fake)
-    try:
+    async with started(two_offices(fake), runtime, fake) as (adapter, bot):
         assert adapter.destinations == (SLACK, office_for("orchard"), office_for("st-lukes"))
         orchard = await raise_for(runtime, "orchard", ORCHARD_TEXT, urgent=True)
         stl = await raise_for(runtime, "st-lukes", STL_TEXT)
@@ -155,9 +158,6 @@ async def test_one_workspace_keeps_each_school_in_its_own_office(fake: FakeSlack
         assert (await bot.post(mine, content_type=FORM))[0] == 200
         assert (await submit(bot, user=TRUST_HEAD, concern=stl, text="We'll call you today."))[0] == 200
         refusals = await fake.wait_for_responses(2)
-    finally:
-        await adapter.stop()
-        await bot.session.close()
 
     assert [r["text"] for r in refusals] == [cards.REFUSAL] * 2
     assert [e.action for e in await runtime.concerns.events(orchard.ref)] == ["opened", "claimed"]

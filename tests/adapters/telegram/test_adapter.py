@@ -21,6 +21,8 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
+from adapters.base import DeliveryTiming
+from adapters.serve import delivering
 from adapters.telegram import TelegramAdapter, TelegramSettings
 from adapters.telegram.rendering import MESSAGE_LIMIT, keyboard, render, split_text
 from adapters.telegram.transport import SECRET_HEADER
@@ -126,7 +128,7 @@ async def running(
             await asyncio.sleep(0)
 
         adapter = TelegramAdapter(
-            settings=telegram_settings(fake, **overrides), runtime=runtime, engine=engine, delivery_idle_sleep=0.05,
+            settings=telegram_settings(fake, **overrides), runtime=runtime, engine=engine, timing=DeliveryTiming(idle_sleep=0.05),
             sleep=nap,
         )  # fmt: skip
         bot = Bot(adapter=adapter, runtime=runtime, fake=fake, naps=naps)
@@ -137,7 +139,8 @@ async def running(
         adapter.application.add_error_handler(collect)
         await adapter.start()
         try:
-            yield bot
+            async with delivering(runtime.outbox, [adapter]):  # the delivery loops, as `chatbot serve` runs them
+                yield bot
         finally:
             await adapter.stop()
         if not expect_errors:
