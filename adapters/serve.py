@@ -46,7 +46,9 @@ def build_adapters(
     if only in (None, "telegram") and telegram is not None:
         from adapters.telegram import TelegramAdapter
 
-        adapters.append(TelegramAdapter(settings=telegram, runtime=runtime))
+        adapters.append(TelegramAdapter(
+            settings=telegram, engine=runtime.engine, inbox=runtime.inbox, schools=tuple(runtime.kb.schools)
+        ))  # fmt: skip
     if only in (None, "slack") and slack is not None:
         from adapters.slack import SlackAdapter
 

@@ -65,7 +65,10 @@ async def run(
             telegram = TelegramSettings(token=TOKEN, api_url=fake.api_url, school=SCHOOL)
             settings = Settings(db_path=Path(tmp) / "bench.db")
             async with open_runtime(settings, kb=kb, matcher=matcher) as runtime:
-                adapter = TelegramAdapter(settings=telegram, runtime=runtime, concurrency=concurrency)
+                adapter = TelegramAdapter(
+                    settings=telegram, engine=runtime.engine, inbox=runtime.inbox, schools=tuple(runtime.kb.schools),
+                    concurrency=concurrency,
+                )
 
                 async def collect(update: object, context: object) -> None:
                     errors.append(getattr(context, "error", None) or RuntimeError("unknown"))

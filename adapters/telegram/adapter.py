@@ -12,7 +12,8 @@ import asyncio
 import logging
 import traceback
 from collections import OrderedDict
-from typing import Any, Protocol
+from collections.abc import Collection
+from typing import Any
 
 from telegram import BotCommand, Chat, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -24,12 +25,12 @@ from adapters.telegram.reading import GROUP_CHATS, Heard, addressed, hear
 from adapters.telegram.rendering import escape, keyboard, link_keyboard, render
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.intake import DurableUpdates
+from adapters.telegram.ports import Handles, UpdateInbox
 from adapters.telegram.transport import PerUserOrder, TelegramApp, WebhookServer, file_url
 from chatbot import boundary, replies
 from chatbot.destinations import TELEGRAM
 from chatbot.errors import ConfigError
 from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
-from chatbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,6 @@ COMMANDS = (
     BotCommand("forget", "Delete what I hold about you"),
     BotCommand("cancel", "Stop the current question"),
 )
-
-
-class Handles(Protocol):
-    """The one thing the adapter needs from the engine."""
-
-    async def handle(self, incoming: Incoming) -> Reply: ...
 
 
 def _owed_an_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -74,28 +69,28 @@ class TelegramAdapter:
         self,
         *,
         settings: TelegramSettings,
-        runtime: Runtime,
-        engine: Handles | None = None,
+        engine: Handles,
+        inbox: UpdateInbox,
+        schools: Collection[str],
         concurrency: int = 8,
         timing: DeliveryTiming = DeliveryTiming(),
         sleep: delivery.Sleep = asyncio.sleep,
     ) -> None:
-        """`engine` defaults to the runtime's; an unknown TELEGRAM_SCHOOL is refused here, not per message.
+        """Narrow ports, not the runtime: the conversation, the inbox, and the school ids known (so an
+        unknown TELEGRAM_SCHOOL is refused here, not per message). Outbox items come through `deliver`.
 
         `sleep` is how a direct reply waits between tries (tests pass one that records and returns at once).
         """
-        if settings.school and settings.school not in runtime.kb.schools:
-            known = ", ".join(sorted(runtime.kb.schools))
+        if settings.school and settings.school not in schools:
+            known = ", ".join(sorted(schools))
             raise ConfigError(f"TELEGRAM_SCHOOL {settings.school!r} is not a school I know ({known}).")
         self.settings = settings
         self.sleep = sleep
-        self.engine: Handles = engine or runtime.engine
-        self.store = runtime.store
-        self.inbox = runtime.inbox
+        self.engine = engine
         self.timing = timing
         self.processor = PerUserOrder(concurrency)
         self.application: TelegramApp = self._build()
-        self.updates = DurableUpdates(application=self.application, inbox=runtime.inbox, processor=self.processor)
+        self.updates = DurableUpdates(application=self.application, inbox=inbox, processor=self.processor)
         self._albums: OrderedDict[str, None] = OrderedDict()
         self._poll_task: asyncio.Task[None] | None = None
         self._webhook = WebhookServer(settings=settings, application=self.application, receive=self.updates.receive)

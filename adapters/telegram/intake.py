@@ -20,9 +20,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from adapters.telegram.delivery import retry_seconds
+from adapters.telegram.ports import UpdateInbox
 from adapters.telegram.transport import ALLOWED_UPDATES, PerUserOrder, TelegramApp
 from chatbot.errors import ConfigError, StorageError
-from chatbot.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ DRAIN_SECONDS = 5.0  # on stop, how long updates in hand may take to finish (the
 class DurableUpdates:
     """Store, confirm, handle, mark done: the adapter's only way in for updates."""
 
-    def __init__(self, *, application: TelegramApp, inbox: Inbox, processor: PerUserOrder) -> None:
+    def __init__(self, *, application: TelegramApp, inbox: UpdateInbox, processor: PerUserOrder) -> None:
         self.application = application
         self.inbox = inbox
         self.processor = processor

@@ -128,7 +128,8 @@ async def running(
             await asyncio.sleep(0)
 
         adapter = TelegramAdapter(
-            settings=telegram_settings(fake, **overrides), runtime=runtime, engine=engine, timing=DeliveryTiming(idle_sleep=0.05),
+            settings=telegram_settings(fake, **overrides), engine=engine or runtime.engine, inbox=runtime.inbox,
+            schools=tuple(runtime.kb.schools), timing=DeliveryTiming(idle_sleep=0.05),
             sleep=nap,
         )  # fmt: skip
         bot = Bot(adapter=adapter, runtime=runtime, fake=fake, naps=naps)
@@ -530,7 +531,10 @@ async def test_an_unknown_configured_school_is_refused(
     settings = Settings(db_path=tmp_path / "t.db")
     async with open_runtime(settings, kb=kb, matcher=matcher) as runtime:
         with pytest.raises(ConfigError, match="nowhere"):
-            TelegramAdapter(settings=telegram_settings(fake, school="nowhere"), runtime=runtime)
+            TelegramAdapter(
+                settings=telegram_settings(fake, school="nowhere"), engine=runtime.engine, inbox=runtime.inbox,
+                schools=tuple(runtime.kb.schools),
+            )  # fmt: skip
 
 
 # -- rendering (pure) ---------------------------------------------------------------------------
