@@ -6,6 +6,7 @@ paced by the adapter's `timing`; an adapter never runs its own loops.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +36,12 @@ class Adapter(Protocol):
 
     @property
     def timing(self) -> DeliveryTiming: ...
+
+    @property
+    def sending(self) -> asyncio.Lock:
+        """Held around each send to the platform and its record (inbox done, outbox delivered), by the
+        adapter's direct replies and serve's delivery loops alike: a crash can then double at most one."""
+        ...
 
     async def start(self) -> None: ...
 

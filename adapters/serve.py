@@ -117,6 +117,7 @@ def delivery_loops(outbox: Outbox, adapters: Sequence[Adapter]) -> list[Delivery
             loops[destination] = DeliveryLoop(
                 outbox=outbox, destination=destination, deliver=adapter.deliver,
                 base_delay=timing.base_delay, max_delay=timing.max_delay, idle_sleep=timing.idle_sleep,
+                guard=adapter.sending,
             )  # fmt: skip
     return list(loops.values())
 

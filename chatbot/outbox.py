@@ -312,8 +312,12 @@ class DeliveryLoop:
         batch: int = 1,
         idle_sleep: float = 0.5,
         lease_seconds: float = 15.0,
+        guard: asyncio.Lock | None = None,
     ) -> None:
+        """`guard` is held around each send and its bookkeeping; an adapter shares one with its direct replies,
+        so at most one message to a platform is ever sent but not yet recorded (what a crash can double)."""
         self.outbox = outbox
+        self.guard = guard or asyncio.Lock()
         self.destination = destination
         self.deliver = deliver
         self.base_delay = base_delay
@@ -345,6 +349,10 @@ class DeliveryLoop:
                 return delivered
 
     async def _deliver_one(self, item: OutboxItem) -> bool:
+        async with self.guard:
+            return await self._send_and_record(item)
+
+    async def _send_and_record(self, item: OutboxItem) -> bool:
         ref = item.payload.get("ref")
         try:
             await self.deliver(item)

@@ -61,6 +61,7 @@ class SlackAdapter:
         self.destinations = (SLACK, *(office_for(school) for school in sorted(self.offices)))
         self.http_port = http_port
         self.timing = timing
+        self.sending = asyncio.Lock()  # serve's delivery loops share it: one card sent but not yet recorded at most
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
         self.answers = DirectAnswers(token=settings.bot_token, api_url=settings.api_url, pacing=pacing)
         self.cards = CardPlaces(store=runtime.store)  # where each concern's card is: this adapter's own table

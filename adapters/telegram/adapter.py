@@ -88,6 +88,10 @@ class TelegramAdapter:
         self.sleep = sleep
         self.engine = engine
         self.timing = timing
+        # Held around each send and its record (the inbox's done mark, or serve's outbox bookkeeping): the
+        # engine's work runs concurrently, but at most one answer is ever sent and not yet recorded, which
+        # is all a crash can double. A 429 waited out inline holds it too: Telegram wants quiet then anyway.
+        self.sending = asyncio.Lock()
         self.processor = PerUserOrder(concurrency)
         self.application: TelegramApp = self._build()
         self.updates = DurableUpdates(application=self.application, inbox=inbox, processor=self.processor)
@@ -187,7 +191,7 @@ class TelegramAdapter:
         reply_to = message.message_id if chat.type in GROUP_CHATS else None
         if isinstance(heard, str):
             log.info("telegram update=%s chat=%s answered by the adapter (edit or forward)", update.update_id, chat.id)
-            await self._send(chat.id, [escape(heard)], reply_to=reply_to)
+            await self._send(update.update_id, chat.id, [escape(heard)], reply_to=reply_to)
             return
         incoming = self._incoming(user, chat, kind=heard.kind, text=heard.text, command=heard.command, media=heard.media)
         await self._converse(update.update_id, incoming, chat_id=chat.id, reply_to=reply_to)
@@ -221,7 +225,9 @@ class TelegramAdapter:
         log.error("telegram update=%s failed: %s\n%s", update_id, type(error).__name__, where)
         if isinstance(update, Update) and update.effective_chat is not None and _owed_an_answer(update, context):
             try:
-                await context.bot.send_message(chat_id=update.effective_chat.id, text=replies.APOLOGY)
+                async with self.sending:
+                    await context.bot.send_message(chat_id=update.effective_chat.id, text=replies.APOLOGY)
+                    await self.updates.finish(update.update_id)
             except TelegramError as exc:
                 log.warning("telegram update=%s: apology not sent (%s)", update_id, type(exc).__name__)
 
@@ -246,7 +252,7 @@ class TelegramAdapter:
         if incoming.is_group and reply.visibility is Visibility.ASKER:
             # No private replies in a group: the engine left the details out; point to the private chat.
             markup = link_keyboard(self._private_link())
-        await self._send(chat_id, render(reply), markup=markup, reply_to=reply_to)
+        await self._send(update_id, chat_id, render(reply), markup=markup, reply_to=reply_to)
         log.info(
             "telegram update=%s chat=%s kind=%s intent=%s urgent=%s group=%s",
             update_id, chat_id, incoming.kind.value, reply.intent, reply.urgent, incoming.is_group,
@@ -268,6 +274,10 @@ class TelegramAdapter:
         return seen and heard.kind is InputKind.UNSUPPORTED
 
     async def _send(
-        self, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None
+        self, update_id: int, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None,
+        reply_to: int | None = None,
     ) -> None:
-        await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to, sleep=self.sleep)
+        """Send an answer and record its update done, under the one sending lock (see `sending`)."""
+        async with self.sending:
+            await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to, sleep=self.sleep)
+            await self.updates.finish(update_id)

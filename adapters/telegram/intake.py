@@ -40,6 +40,7 @@ class DurableUpdates:
         self.inbox = inbox
         self.processor = processor
         self._tasks: set[asyncio.Task[None]] = set()
+        self._unfinished: set[str] = set()  # stored updates in hand not yet marked done
         self._offset = 0
 
     async def receive(self, raw_updates: list[dict[str, Any]]) -> bool:
@@ -72,8 +73,21 @@ class DurableUpdates:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def finish(self, update_id: int) -> None:
+        """Mark a stored update done as soon as its answer is sent (the adapter holds its sending lock)."""
+        key = str(update_id)
+        if key not in self._unfinished:  # handled from memory, or already marked
+            return
+        self._unfinished.discard(key)
+        try:
+            await self.inbox.done(CHANNEL, key)
+        except StorageError as exc:  # answered, but still marked pending: a restart may answer it twice
+            log.error("telegram update=%s answered but not marked done (%s)", key, exc.problem)
+
     async def _handle(self, raw: dict[str, Any], *, durable: bool) -> None:
         key = str(raw["update_id"])
+        if durable:
+            self._unfinished.add(key)
         try:
             update = Update.de_json(raw, self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
@@ -84,12 +98,9 @@ class DurableUpdates:
                 await self.processor.process_update(update, handling)
             except asyncio.CancelledError:  # stopped while waiting its turn: it stays pending for the next run
                 handling.close()
+                self._unfinished.discard(key)
                 raise
-        if durable:
-            try:
-                await self.inbox.done(CHANNEL, key)
-            except StorageError as exc:  # handled, but still marked pending: a restart may answer it twice
-                log.error("telegram update=%s handled but not marked done (%s)", key, exc.problem)
+        await self.finish(int(key))  # handled without an answer sent (or it failed): done all the same
 
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
         """Let updates in hand finish; any still running are cancelled and stay pending for the next run."""

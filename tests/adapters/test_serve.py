@@ -105,6 +105,7 @@ class Declares:
         self.name = name
         self.destinations = destinations
         self.timing = DeliveryTiming(base_delay=2.0, idle_sleep=0.1)
+        self.sending = asyncio.Lock()
 
     async def start(self) -> None: ...
 
@@ -120,5 +121,7 @@ async def test_one_loop_per_declared_destination_with_the_adapters_timing(runtim
     assert [loop.destination for loop in loops] == [TELEGRAM, office, Destination.office("roose")]
     assert all(loop.base_delay == 2.0 and loop.idle_sleep == 0.1 for loop in loops)
     assert loops[1].deliver == slack.deliver and loops[0].deliver == telegram.deliver
+    # each platform's loops hold its one sending lock, the one its direct replies hold
+    assert loops[0].guard is telegram.sending and loops[1].guard is loops[2].guard is slack.sending
     with pytest.raises(ConfigError, match="office:orchard"):
         delivery_loops(runtime.outbox, [slack, Declares("another", office)])

@@ -257,3 +257,24 @@ async def test_an_item_needs_a_destination(store: Store, clock: Clock) -> None:
 
     with pytest.raises(ValueError, match="destination"):
         await store.run(go)
+
+
+async def test_a_send_and_its_record_happen_under_the_guard(store: Store, outbox: Outbox, clock: Clock) -> None:
+    """Whoever takes the guard next (a direct reply to the same platform) finds the item recorded delivered."""
+    await add(store, clock, "k1")
+    guard = asyncio.Lock()
+    held: list[bool] = []
+    next_in_line: list[asyncio.Task[list[str]]] = []
+
+    async def statuses_once_free() -> list[str]:
+        async with guard:
+            return [i.status for i in await outbox.items()]
+
+    async def deliver(item: OutboxItem) -> None:
+        held.append(guard.locked())
+        next_in_line.append(asyncio.create_task(statuses_once_free()))
+        await asyncio.sleep(0)
+
+    assert await DeliveryLoop(outbox=outbox, destination=TELEGRAM, deliver=deliver, guard=guard).run_once() == 1
+    assert held == [True]
+    assert await next_in_line[0] == ["delivered"]

@@ -77,6 +77,7 @@ class FakeTelegramAPI:
     available_at: dict[int, float] = field(default_factory=dict)  # update_id -> when it was pushed
     webhook: dict[str, Any] = field(default_factory=dict)
     latency: float = 0.0  # seconds added to every answer but getUpdates, like a real network round trip
+    on_send: Callable[[Call], None] | None = None  # called as each sendMessage arrives, before it is answered
 
     def __post_init__(self) -> None:
         self._pending: list[dict[str, Any]] = []
@@ -186,6 +187,8 @@ class FakeTelegramAPI:
             params["reply_markup"] = json.loads(params["reply_markup"])
         call = Call(method=method, params=params, status=200, at=time.monotonic())
         self.calls.append(call)
+        if method == "sendMessage" and self.on_send is not None:
+            self.on_send(call)
         if self.latency and method != "getUpdates":
             await asyncio.sleep(self.latency)
         failure = self._failure_for(method, call.chat_id)
