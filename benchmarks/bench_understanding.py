@@ -74,14 +74,19 @@ def throughput(encoder: SentenceEncoder, name: str, texts: list[str], callers: i
     for text in texts:
         encoder.embed([text])
     single = len(texts) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(callers) as pool:
+        list(pool.map(lambda text: encoder.embed([text]), texts))
+    side_by_side = len(texts) / (time.perf_counter() - t0)
     batcher = MicroBatcher(encoder=encoder)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(callers) as pool:
         list(pool.map(batcher.embed_one, texts))
     batched = len(texts) / (time.perf_counter() - t0)
-    print(f"encoder throughput, {name} ({len(texts)}): one by one {single:.1f} msg/s; {callers} callers "
-          f"micro-batched {batched:.1f} msg/s ({batcher.runs} runs, largest {batcher.largest}, "
-          f"{batcher.runners} runner(s)); ratio x{batched / single:.2f}")  # fmt: skip
+    print(f"encoder throughput, {name} ({len(texts)}): one by one {single:.1f} msg/s; {callers} callers, each "
+          f"its own run (as before) {side_by_side:.1f} msg/s; {callers} callers micro-batched {batched:.1f} msg/s "
+          f"({batcher.runs} shared runs, largest {batcher.largest}, {batcher.runners} runner(s)); "
+          f"batched / one by one x{batched / single:.2f}, batched / own runs x{batched / side_by_side:.2f}")  # fmt: skip
 
 
 def rss_mib() -> float:

@@ -7,6 +7,12 @@ one `session.run` over texts padded to the longest (the encoder groups similar
 lengths and caps a run's tokens). Nothing is held back for company: a message
 that finds the encoder idle runs at once, alone, so a quiet bot pays no latency.
 
+Only short messages coalesce. Measured on one core (benchmarks/bench_understanding.py):
+four texts of about 20 tokens run together 1.25x as fast as one by one, of about 40
+tokens 1.07x, but from about 80 tokens on a shared run is 10-14% slower (the matrix
+products are already large; padding and attention only add work). So a message over
+COALESCE_TOKENS runs alone at once, side by side with any batch, as before.
+
 Leader/follower, no extra thread: the thread that finishes a batch takes the
 waiting messages as the next batch and hands it to the first of their threads,
 so each caller's own answer returns as soon as its batch is done. At most
@@ -29,10 +35,13 @@ from chatbot.understanding.encoder import Embeddings
 
 Vector = npt.NDArray[np.float32]
 MAX_BATCH = 16  # messages per run: bounds a run's latency and memory (the encoder also caps tokens per run)
+COALESCE_TOKENS = 48  # longer messages gain nothing from sharing a run (see above)
 
 
 class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> Embeddings: ...
+
+    def token_ids(self, text: str) -> list[int]: ...
 
 
 def usable_cores() -> int:
@@ -55,11 +64,15 @@ class _Job:
 class MicroBatcher:
     """`embed_one(text)` from any thread; concurrent calls share model runs. Blocking: call off the event loop."""
 
-    def __init__(self, *, encoder: Embedder, max_batch: int = MAX_BATCH, runners: int | None = None) -> None:
+    def __init__(
+        self, *, encoder: Embedder, max_batch: int = MAX_BATCH, runners: int | None = None,
+        coalesce_tokens: int = COALESCE_TOKENS,
+    ) -> None:  # fmt: skip
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.encoder = encoder
         self.max_batch = max_batch
+        self.coalesce_tokens = coalesce_tokens
         self.runners = runners if runners is not None else usable_cores()
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
@@ -79,6 +92,9 @@ class MicroBatcher:
             return self._running == 0 and not self._waiting
 
     def embed_one(self, text: str) -> Vector:
+        if len(self.encoder.token_ids(text)) > self.coalesce_tokens:
+            vector: Vector = self.encoder.embed([text])[0]  # long: alone, at once, beside any batch
+            return vector
         job = _Job(text)
         with self._lock:
             if self._running < self.runners:  # idle runner: go now, alone (nothing is waiting)

@@ -16,11 +16,15 @@ TEXTS = [
     "can I post a photo from sports day?",
     "hi",
     "my son's teacher added him on Facebook, is that allowed?",
-    "A man online keeps asking my daughter to send him photos of herself. She is eleven and scared, and "
-    "he says he knows which school she goes to. I don't know what to do and the police number is busy.",
+    "a man online keeps asking my daughter to send him photos of herself and she is scared",
     "is my 11-year-old allowed Instagram",
     "other parents are slagging off the head in the class WhatsApp group, should I join in?",
 ]
+LONG = (
+    "A man online keeps asking my daughter to send him photos of herself. She is eleven and scared, and he says "
+    "he knows which school she goes to. I don't know what to do, the police number is busy and my husband is away "
+    "until Friday, so I'm writing here because I saw the school has this bot on its website."
+)
 WAIT = 30.0  # seconds: a generous bound on a condition, never a timing assertion
 
 
@@ -33,6 +37,9 @@ class GatedEncoder:
         self.started = threading.Event()
         self.sizes: list[int] = []
         self.fail_with: Exception | None = None
+
+    def token_ids(self, text: str) -> list[int]:
+        return self.encoder.token_ids(text)
 
     def embed(self, texts: Sequence[str]) -> Embeddings:
         self.sizes.append(len(texts))
@@ -77,6 +84,26 @@ def test_concurrent_calls_run_as_one_batch_and_read_as_single_calls(encoder: Sen
     single = np.stack([encoder.embed([text])[0] for text in TEXTS])
     np.testing.assert_allclose(np.stack(vectors), single, atol=1e-5)
     assert not np.allclose(vectors[1], vectors[2])  # each caller got its own row back
+
+
+def test_a_long_message_runs_at_once_beside_a_running_batch_not_behind_it(encoder: SentenceEncoder) -> None:
+    assert len(encoder.token_ids(LONG)) > MicroBatcher(encoder=encoder).coalesce_tokens >= max(
+        len(encoder.token_ids(text)) for text in TEXTS
+    )
+    gated = GatedEncoder(encoder)
+    batcher = MicroBatcher(encoder=gated, runners=1)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(batcher.embed_one, TEXTS[0])
+        assert gated.started.wait(WAIT)
+        long = pool.submit(batcher.embed_one, LONG)
+        for _ in range(int(WAIT * 100)):  # the long message reaches the encoder while the short one is held
+            if len(gated.sizes) == 2:
+                break
+            threading.Event().wait(0.01)
+        assert gated.sizes == [1, 1] and batcher.waiting == 0
+        gated.gate.set()
+        np.testing.assert_allclose(long.result(WAIT), encoder.embed([LONG])[0], atol=1e-6)
+        first.result(WAIT)
 
 
 def test_a_batch_is_bounded(encoder: SentenceEncoder) -> None:
