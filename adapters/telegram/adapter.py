@@ -277,7 +277,28 @@ class TelegramAdapter:
         self, update_id: int, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None,
         reply_to: int | None = None,
     ) -> None:
-        """Send an answer and record its update done, under the one sending lock (see `sending`)."""
-        async with self.sending:
-            await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to, sleep=self.sleep)
+        """Send an answer and record its update done, under the one sending lock (see `sending`).
+
+        The lock is let go while a refused try waits (back-off, Retry-After), so one
+        parent's 429 does not hold up every other parent's answer.
+        """
+        held = False
+
+        async def wait_unlocked(seconds: float) -> None:
+            nonlocal held
+            self.sending.release()
+            held = False
+            try:
+                await self.sleep(seconds)
+            finally:
+                await self.sending.acquire()
+                held = True
+
+        await self.sending.acquire()
+        held = True
+        try:
+            await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to, sleep=wait_unlocked)
             await self.updates.finish(update_id)
+        finally:
+            if held:
+                self.sending.release()

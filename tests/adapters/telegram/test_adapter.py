@@ -372,7 +372,11 @@ async def test_a_user_who_blocked_the_bot_makes_the_item_dead_and_tells_the_offi
     # no retry storm: over the whole test, one refused try for the office reply and one for the direct answer
     assert [c.status for c in bot.fake.sent(chat, ok=None)] == [403, 403]
     assert bot.naps == []
-    assert [i.status for i in await bot.runtime.outbox.items(channel="telegram")] == ["dead", "delivered"]
+
+    async def recorded() -> bool:  # the fake sees the send a moment before the loop records it
+        return [i.status for i in await bot.runtime.outbox.items(channel="telegram")] == ["dead", "delivered"]
+
+    await eventually(recorded, what="the sentinel to be recorded delivered")
 
 
 async def test_a_rate_limited_direct_reply_waits_once_and_is_sent(bot: Bot) -> None:
@@ -385,6 +389,21 @@ async def test_a_rate_limited_direct_reply_waits_once_and_is_sent(bot: Bot) -> N
     assert bot.naps == [9.0]  # waited exactly as long as Telegram asked, once
     assert "📖" in attempts[1].text
 
+
+
+async def test_other_answers_may_be_sent_while_a_refused_reply_waits(bot: Bot) -> None:
+    """The sending lock is let go during a Retry-After wait: one parent's 429 does not hold up the rest."""
+    chat = 1104
+    locked_while_waiting: list[bool] = []
+
+    async def wait(seconds: float) -> None:
+        locked_while_waiting.append(bot.adapter.sending.locked())
+
+    bot.adapter.sleep = wait
+    bot.fake.rate_limit_next(chat, retry_after=9)
+    bot.fake.push(text_update(chat, "is it ok to moan about the school on facebook"))
+    await bot.fake.wait_sent(chat, 1, timeout=5)
+    assert locked_while_waiting == [False]
 
 # -- webhook mode -------------------------------------------------------------------------
 
