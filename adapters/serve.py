@@ -84,7 +84,7 @@ async def _replay_journal(runtime: Runtime, stop: asyncio.Event) -> None:
     """Urgent reports kept in the fallback journal go into the queue as soon as the database takes writes."""
     journal = runtime.engine.journal
     while journal is not None and not stop.is_set():
-        if journal.path.exists():
+        if journal.waiting:
             try:
                 await journal.replay(runtime.concerns)
             except Exception as exc:  # the next round tries again

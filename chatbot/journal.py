@@ -50,6 +50,12 @@ class FallbackJournal:
     def __init__(self, *, path: Path) -> None:
         self.path = path
         self._lock = asyncio.Lock()
+        self._held: list[UrgentReport] = []  # reports the journal itself refused (a full disk): kept until stored
+
+    @property
+    def waiting(self) -> bool:
+        """Reports wait to be moved into the queue: in the journal file, or held in memory."""
+        return bool(self._held) or self.path.exists()
 
     async def append(self, *, school_id: str, channel: str, user_id: str, chat_id: str, audience: str, summary: str) -> bool:
         """Keep one report; False when even the journal could not be written (the advice is still given)."""
@@ -60,7 +66,9 @@ class FallbackJournal:
             try:
                 await asyncio.to_thread(self._write, line)
             except OSError as exc:
-                log.critical("URGENT report could NOT be stored nor journalled (%s); %s", exc.strerror, self.path)
+                self._held.append(report)  # the disk is full too: hold it, and keep trying to store it
+                log.critical("URGENT report could NOT be stored nor journalled (%s); %s; held in memory until the "
+                             "database takes writes", exc.strerror, self.path)  # fmt: skip
                 return False
         log.critical("URGENT report could not be stored; kept in the fallback journal %s until the database recovers", self.path)
         return True
@@ -83,27 +91,34 @@ class FallbackJournal:
         return reports
 
     async def pending(self) -> int:
-        return len(await asyncio.to_thread(self._read))
+        return len(self._held) + len(await asyncio.to_thread(self._read))
 
     async def replay(self, queue: ConcernQueue) -> int:
         """Move every journalled report into the queue (urgent); keep any that still can't be stored."""
         async with self._lock:
+            held, self._held = self._held, []
+            self._held = await self._open_all(queue, held)
             reports = await asyncio.to_thread(self._read)
-            if not reports:
-                return 0
-            left: list[UrgentReport] = []
-            for report in reports:
-                try:
-                    await queue.open(school_id=report.school_id, channel=report.channel, user_id=report.user_id,
-                                     chat_id=report.chat_id, audience=report.audience, category=SAFEGUARDING,
-                                     summary=report.summary, urgent=True, consent=True, contact_method="chat")  # fmt: skip
-                except StorageError:
-                    left.append(report)
-            await asyncio.to_thread(self._rewrite, left)
-        moved = len(reports) - len(left)
+            left = await self._open_all(queue, reports)
+            if reports:
+                await asyncio.to_thread(self._rewrite, left)
+        moved = len(held) - len(self._held) + len(reports) - len(left)
         if moved:
             log.critical("moved %d urgent report(s) from the fallback journal into the queue", moved)
         return moved
+
+    @staticmethod
+    async def _open_all(queue: ConcernQueue, reports: list[UrgentReport]) -> list[UrgentReport]:
+        """Open each report as an urgent concern; those the database still refuses are returned."""
+        left: list[UrgentReport] = []
+        for report in reports:
+            try:
+                await queue.open(school_id=report.school_id, channel=report.channel, user_id=report.user_id,
+                                 chat_id=report.chat_id, audience=report.audience, category=SAFEGUARDING,
+                                 summary=report.summary, urgent=True, consent=True, contact_method="chat")  # fmt: skip
+            except StorageError:
+                left.append(report)
+        return left
 
     def _rewrite(self, left: list[UrgentReport]) -> None:
         if not left:

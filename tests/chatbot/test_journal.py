@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,26 @@ async def test_an_ordinary_question_while_the_database_is_down_gets_an_honest_ap
     if reply.text != replies.STORAGE_DOWN:  # answering without a write is fine too; a wrong apology is not
         assert not reply.urgent and "problem on my side" not in reply.text
     assert runtime.engine.journal is not None and await runtime.engine.journal.pending() == 0
+
+
+async def test_an_urgent_report_the_journal_refuses_too_is_held_and_reaches_the_queue_later(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A full disk refuses the database and the journal beside it: the report is held, never dropped."""
+    await runtime.engine.handle(say("hello"))
+    journal = runtime.engine.journal
+    assert journal is not None
+    journal.path = tmp_path / "no-such-dir" / "urgent-journal"  # every write there fails, as on a full disk
+    breaks, mends = BROKEN["read-only"]
+    await runtime.store.run(breaks)
+    reply = await runtime.engine.handle(say(URGENT))
+    assert reply.urgent and "999" in reply.text and "NSPCC" in reply.text
+    assert journal.waiting and await journal.pending() == 1
+    assert await journal.replay(runtime.concerns) == 0  # the database still refuses: still held
+    assert journal.waiting
+
+    await runtime.store.run(mends)
+    assert await journal.replay(runtime.concerns) == 1
+    (concern,) = await runtime.concerns.list()
+    assert concern.urgent and concern.school_id == "orchard" and concern.summary == URGENT
+    assert not journal.waiting
