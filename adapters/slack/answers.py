@@ -58,12 +58,31 @@ def retry_after(response: HttpResponse | None) -> float:
     return 1.0
 
 
-class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
+class _Paced(AsyncRetryHandler):
+    """A retry handler whose tries and pauses come from Pacing, so one place sleeps (on the injected clock)."""
+
+    def __init__(self, pacing: Pacing, **options: Any) -> None:
+        super().__init__(max_retry_count=pacing.retries, **options)
+        self.pacing = pacing
+
+    def pause(self, state: RetryState, response: HttpResponse | None) -> float:
+        """Seconds to wait before the next try: a short doubling pause unless a handler says otherwise."""
+        return self.pacing.backoff * 2.0**state.current_attempt
+
+    async def prepare_for_next_attempt_async(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:  # fmt: skip
+        state.next_attempt_requested = True
+        await self.pacing.sleep(self.pause(state, response))
+        state.increment_current_attempt()
+
+
+class RateLimitRetry(_Paced, AsyncRateLimitErrorRetryHandler):
     """Slack's 429: wait as long as Retry-After asks (unless that is too long), then try again."""
 
-    def __init__(self, pacing: Pacing) -> None:
-        super().__init__(max_retry_count=pacing.retries)
-        self.pacing = pacing
+    def pause(self, state: RetryState, response: HttpResponse | None) -> float:
+        return retry_after(response)
 
     async def _can_retry_async(
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
@@ -72,27 +91,9 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         limited = await super()._can_retry_async(state=state, request=request, response=response, error=error)
         return limited and retry_after(response) <= self.pacing.longest_wait
 
-    async def prepare_for_next_attempt_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:  # fmt: skip
-        state.next_attempt_requested = True
-        await self.pacing.sleep(retry_after(response))
-        state.increment_current_attempt()
 
-
-async def _back_off(pacing: Pacing, state: RetryState) -> None:
-    state.next_attempt_requested = True
-    await pacing.sleep(pacing.backoff * 2**state.current_attempt)
-    state.increment_current_attempt()
-
-
-class ServerErrorRetry(AsyncServerErrorRetryHandler):
+class ServerErrorRetry(_Paced, AsyncServerErrorRetryHandler):
     """Any 5xx (slack_sdk's own handler takes only 500 and 503), after a short doubling pause."""
-
-    def __init__(self, pacing: Pacing) -> None:
-        super().__init__(max_retry_count=pacing.retries)
-        self.pacing = pacing
 
     async def _can_retry_async(
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
@@ -100,26 +101,13 @@ class ServerErrorRetry(AsyncServerErrorRetryHandler):
     ) -> bool:  # fmt: skip
         return response is not None and response.status_code >= 500
 
-    async def prepare_for_next_attempt_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:  # fmt: skip
-        await _back_off(self.pacing, state)
 
-
-class TimeoutRetry(AsyncConnectionErrorRetryHandler):
+class TimeoutRetry(_Paced, AsyncConnectionErrorRetryHandler):
     """No answer in time, or the connection dropped: try again after a short doubling pause."""
 
     def __init__(self, pacing: Pacing) -> None:
         errors: list[type[Exception]] = [ServerConnectionError, ClientOSError, asyncio.TimeoutError]
-        super().__init__(max_retry_count=pacing.retries, error_types=errors)
-        self.pacing = pacing
-
-    async def prepare_for_next_attempt_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:  # fmt: skip
-        await _back_off(self.pacing, state)
+        super().__init__(pacing, error_types=errors)
 
 
 def retry_handlers(pacing: Pacing) -> list[AsyncRetryHandler]:
