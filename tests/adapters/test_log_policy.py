@@ -25,7 +25,7 @@ from adapters.slack import SlackAdapter
 from adapters.slack import cards
 from chatbot.knowledge import KnowledgeBase
 from chatbot.understanding.fusion import FusedMatcher
-from tests.adapters.slack.test_app import (
+from tests.adapters.slack.workspace import (
     FAST,
     FORM,
     OFFICE_CHANNEL,

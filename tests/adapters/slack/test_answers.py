@@ -8,34 +8,15 @@ through an injected sleep that only records them, so no test waits for real
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import unused_port
 
 from adapters.slack import SlackAdapter
-from adapters.slack import blocks as kit
 from adapters.slack.answers import Pacing
 from chatbot.knowledge import KnowledgeBase
 from chatbot.runtime import Runtime
-from tests.adapters.slack.test_app import (  # noqa: F401 (fixtures)
-    FAST,
-    SCHOOL,
-    TEACHER,
-    TEACHER_DM,
-    Bot,
-    fake,
-    no_proxy,
-    slack_settings,
-    texts,
-)
-from tests.fakes.slack_api import RESPONSE_URL, Call, FakeSlack
-
-QUESTION = "can I accept a friend request from a parent?"
-ASKED = {"type": "message", "channel_type": "im", "channel": TEACHER_DM, "user": TEACHER, "text": QUESTION,
-         "ts": "1700000001.000100"}  # fmt: skip
-
+from tests.adapters.slack.workspace import ASKED, QUESTION, TEACHER, Bot, answer_text, http_adapter, in_dm, texts
+from tests.fakes.slack_api import RESPONSE_URL, FakeSlack
 
 @pytest.fixture
 def sleeps() -> list[float]:
@@ -48,30 +29,14 @@ async def adapter(fake: FakeSlack, runtime: Runtime, sleeps: list[float]) -> Asy
         sleeps.append(seconds)
 
     pacing = Pacing(timeout=1, sleep=record)
-    slack = SlackAdapter(
-        settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST, pacing=pacing
-    )
+    slack = http_adapter(fake, runtime, pacing=pacing)
     await slack.start()
     yield slack
     await slack.stop()
 
 
-@pytest.fixture
-async def bot(adapter: SlackAdapter, fake: FakeSlack) -> AsyncIterator[Bot]:
-    async with aiohttp.ClientSession() as session:
-        yield Bot(url=f"http://127.0.0.1:{adapter.http_port}/slack/events", session=session, fake=fake)
-
-
 def statuses(fake: FakeSlack, method: str) -> list[int]:
     return [c.status for c in fake.attempts if c.method == method]
-
-
-def in_dm(call: Call) -> bool:
-    return call.channel == TEACHER_DM
-
-
-def answer_text(kb: KnowledgeBase) -> str:
-    return kit.escape(kb.school(SCHOOL).answers["staff_friending_parents"].text)
 
 
 def said(fake: FakeSlack) -> list[str]:

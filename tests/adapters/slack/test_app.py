@@ -11,11 +11,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import unused_port
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,147 +22,43 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.serve import delivering
 from adapters.slack import blocks as kit
 from adapters.slack import cards
-from adapters.slack import DeliveryTiming, OfficeDirectory, SlackAdapter, SlackSettings
-from chatbot.concerns import Concern
+from adapters.slack import OfficeDirectory, SlackAdapter
 from chatbot.errors import ConfigError, DeliveryError, RetryLater, Undeliverable
 from chatbot.knowledge import KnowledgeBase
 from chatbot.messages import Audience, Incoming, OutboxItem
 from chatbot.runtime import Runtime
+from tests.adapters.slack.workspace import (
+    FAST,
+    FORM,
+    LEADS,
+    OFFICE_CHANNEL,
+    OFFICE_LISTED,
+    OFFICE_MEMBER,
+    SCHOOL,
+    TEACHER,
+    TEACHER_DM,
+    Bot,
+    about,
+    card_for,
+    http_adapter,
+    open_concern,
+    slack_settings,
+    texts,
+)
 from tests.fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
     BOT_USER,
-    SIGNING_SECRET,
     Call,
     FakeSlack,
     block_action,
     command_body,
     event_body,
-    interactive_body,
-    sign,
     view_submission,
 )
 
-SCHOOL = "st-lukes"
-OFFICE_CHANNEL = "C0OFFICE"
-OFFICE_MEMBER = "U0OFFICE1"  # in the office channel
-OFFICE_LISTED = "U0HEAD"  # not in the channel, but in SLACK_OFFICE_USERS
-TEACHER = "U0TEACHER"  # staff, not office
-TEACHER_DM = "D0TEACHER"
-LEADS = ("U0DSL1", "U0DSL2")
-FAST = DeliveryTiming(base_delay=0.05, max_delay=0.2, idle_sleep=0.05)
-FORM = "application/x-www-form-urlencoded"
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-
-
-# -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """slack-sdk honours HTTP(S)_PROXY and ignores NO_PROXY: localhost must go direct."""
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack()
-    slack.members[OFFICE_CHANNEL] = [BOT_USER, OFFICE_MEMBER]
-    await slack.start()
-    yield slack
-    await slack.close()
-
-
-def slack_settings(fake: FakeSlack, **changes: Any) -> SlackSettings:
-    base = SlackSettings(
-        bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url, school=SCHOOL,
-        office_channel=OFFICE_CHANNEL, office_users=(OFFICE_LISTED,), safeguarding_leads=LEADS,
-    )  # fmt: skip
-    return replace(base, **changes)
-
-
-class Bot:
-    """Posts signed requests to the adapter's HTTP endpoint, as Slack would."""
-
-    def __init__(self, *, url: str, session: aiohttp.ClientSession, fake: FakeSlack) -> None:
-        self.url = url
-        self.session = session
-        self.fake = fake
-
-    async def post(self, body: str, *, content_type: str, retry: int | None = None, **signing: Any) -> tuple[int, str]:
-        signed = sign(body, content_type=content_type, **signing)
-        headers = dict(signed.headers)
-        if retry is not None:
-            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        async with self.session.post(self.url, data=body.encode(), headers=headers) as resp:
-            return resp.status, await resp.text()
-
-    async def event(self, event: dict[str, Any], *, event_id: str, retry: int | None = None) -> int:
-        status, _ = await self.post(event_body(event, event_id=event_id), content_type="application/json", retry=retry)
-        return status
-
-    async def command(self, *, user: str, channel: str, text: str, hook: str = "cmd") -> int:
-        body = command_body(user=user, channel=channel, text=text, response_url=self.fake.response_url(hook))
-        status, _ = await self.post(body, content_type=FORM)
-        return status
-
-    async def interact(self, payload: dict[str, Any]) -> tuple[int, str]:
-        return await self.post(interactive_body(payload), content_type=FORM)
-
-    async def press(self, *, user: str, action_id: str, value: str, card: Call, hook: str = "press") -> int:
-        payload = block_action(
-            user=user, action_id=action_id, value=value, channel=OFFICE_CHANNEL, message_ts=str(card.answer["ts"]),
-            response_url=self.fake.response_url(hook), trigger_id=f"trigger-{action_id}-{user}",
-        )  # fmt: skip
-        status, _ = await self.interact(payload)
-        return status
-
-
-@pytest.fixture
-async def adapter(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[SlackAdapter]:
-    slack = SlackAdapter(settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST)
-    await slack.start()
-    async with delivering(runtime.outbox, [slack]):  # the delivery loops, as `chatbot serve` runs them
-        yield slack
-    await slack.stop()
-
-
-@pytest.fixture
-async def bot(adapter: SlackAdapter, fake: FakeSlack) -> AsyncIterator[Bot]:
-    async with aiohttp.ClientSession() as session:
-        yield Bot(url=f"http://127.0.0.1:{adapter.http_port}/slack/events", session=session, fake=fake)
-
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def texts(blocks: list[dict[str, Any]]) -> str:
-    """All the words in some blocks, to look for what a person would read."""
-    out: list[str] = []
-    for block in blocks:
-        for part in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
-            if isinstance(part, dict):
-                inner = part.get("text")
-                out.append(inner.get("text", "") if isinstance(inner, dict) else str(inner or ""))
-    return "\n".join(out)
-
-
-def about(ref: str) -> Callable[[Call], bool]:
-    return lambda call: ref in call.text
-
-
-async def open_concern(runtime: Runtime, **changes: Any) -> Concern:
-    fields: dict[str, Any] = dict(
-        school_id=SCHOOL, channel="telegram", user_id="tg-user-4242", chat_id="tg-chat-4242", audience="parent",
-        category="concern_bullying", summary="Children are posting unkind comments about my son <!channel>", urgent=False,
-    )  # fmt: skip
-    return await runtime.concerns.open(**(fields | changes))
-
-
-async def card_for(fake: FakeSlack, ref: str) -> Call:
-    [card] = await fake.wait_for("chat.postMessage", where=about(ref))
-    return card
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
@@ -669,7 +564,7 @@ async def test_a_card_an_older_version_remembered_on_the_concern_is_moved_and_up
         db.execute("UPDATE outbox SET status = 'delivered' WHERE channel = 'office:st-lukes'")
 
     await runtime.store.run(as_an_older_version_left_it)
-    slack = SlackAdapter(settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST)
+    slack = http_adapter(fake, runtime)
     await slack.start()
     try:
         async with delivering(runtime.outbox, [slack]):  # the delivery loops, as `chatbot serve` runs them

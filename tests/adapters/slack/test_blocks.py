@@ -13,6 +13,7 @@ from adapters.slack import cards
 from chatbot.actions import FlowAnswer, NoneOfThese
 from chatbot.concerns import Concern
 from chatbot.messages import Button, Citation, Reply
+from tests.adapters.slack.workspace import texts
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=timezone.utc)
 
@@ -30,16 +31,6 @@ def concern(**changes: Any) -> Concern:
 
 def card(c: Concern, **changes: Any) -> tuple[str, list[dict[str, Any]]]:
     return cards.concern_card(cards.Card(concern=c, due_words="16:30 on Monday 3 March", **changes))
-
-
-def all_text(blocks: list[dict[str, Any]]) -> str:
-    parts: list[str] = []
-    for block in blocks:
-        for part in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
-            if isinstance(part, dict):
-                inner = part.get("text")
-                parts.append(inner["text"] if isinstance(inner, dict) else str(inner or ""))
-    return "\n".join(parts)
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,7 +106,7 @@ def test_button_labels_fit_slacks_limit() -> None:
 
 def test_card_shows_what_the_office_needs_and_no_platform_ids() -> None:
     text, blocks = card(concern())
-    words = all_text(blocks)
+    words = texts(blocks)
 
     for expected in ("C-0007", "offensive post", "Normal", "16:30 on Monday 3 March", "a parent or carer on Telegram",
                      "Open, not claimed yet", "&lt;@U123&gt;"):  # fmt: skip
@@ -151,19 +142,19 @@ def test_urgent_card_pings_the_channel_and_each_lead() -> None:
     text, blocks = card(concern(urgent=True, category="concern_safeguarding"), leads=("U0DSL", "U0DEP"))
     for ping in ("<!channel>", "<@U0DSL>", "<@U0DEP>"):
         assert ping in text and ping in blocks[0]["text"]["text"]
-    assert "Urgent (safeguarding)" in all_text(blocks)
+    assert "Urgent (safeguarding)" in texts(blocks)
 
 
 def test_claimed_card_names_the_claimer_and_drops_the_claim_button() -> None:
     _, blocks = card(concern(status="claimed", claimed_by="<@U0OFFICE>"), overdue=True)
-    assert "Claimed by <@U0OFFICE>" in all_text(blocks)
-    assert "(overdue)" in all_text(blocks)
+    assert "Claimed by <@U0OFFICE>" in texts(blocks)
+    assert "(overdue)" in texts(blocks)
     assert [b["action_id"] for b in buttons(blocks)] == [cards.REPLY, cards.NOTE, cards.RESOLVE]
 
 
 def test_a_claimer_named_in_the_cli_is_escaped() -> None:
     _, blocks = card(concern(status="claimed", claimed_by="Mrs <Patel>"))
-    assert "Claimed by Mrs &lt;Patel&gt;" in all_text(blocks)
+    assert "Claimed by Mrs &lt;Patel&gt;" in texts(blocks)
 
 
 @pytest.mark.parametrize("status", ["resolved", "withdrawn"])
@@ -174,7 +165,7 @@ def test_closed_card_only_takes_notes(status: str) -> None:
 
 def test_phone_contact_and_staff_concerns_are_described() -> None:
     _, blocks = card(concern(contact_method="phone", phone="07700 900123", channel="slack", audience="staff"))
-    words = all_text(blocks)
+    words = texts(blocks)
     assert "by phone: 07700 900123" in words and "a member of staff on Slack" in words
 
 
@@ -204,10 +195,10 @@ def test_office_home_lists_and_stays_under_a_hundred_blocks() -> None:
     view = cards.office_home(lists, describe=lambda c: ("soon", False), updated=NOW)
 
     assert view["type"] == "home" and len(view["blocks"]) <= 100
-    words = all_text(view["blocks"])
+    words = texts(view["blocks"])
     assert "C-0001" in words and "…and 44 more." in words and "Nothing here." in words
 
 
 def test_staff_home_shows_no_queue() -> None:
     view = cards.staff_home()
-    assert "office staff only" in all_text(view["blocks"])
+    assert "office staff only" in texts(view["blocks"])

@@ -11,49 +11,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
-from aiohttp.test_utils import unused_port
 
 from adapters.slack import SlackAdapter
-from adapters.slack import blocks as kit
 from chatbot.inbox import MAX_ATTEMPTS, InboxStatus
 from chatbot.knowledge import KnowledgeBase
 from chatbot.runtime import Runtime
-from tests.adapters.slack.test_app import (  # noqa: F401 (fixtures)
-    FAST,
-    SCHOOL,
-    TEACHER,
-    TEACHER_DM,
-    Bot,
-    fake,
-    no_proxy,
-    slack_settings,
-    texts,
-)
-from tests.fakes.slack_api import RESPONSE_URL, Call, FakeSlack
-
-QUESTION = "can I accept a friend request from a parent?"
-ASKED = {"type": "message", "channel_type": "im", "channel": TEACHER_DM, "user": TEACHER, "text": QUESTION,
-         "ts": "1700000001.000100"}  # fmt: skip
+from tests.adapters.slack.workspace import ASKED, QUESTION, TEACHER, Bot, answer_text, http_adapter, in_dm, texts
+from tests.fakes.slack_api import RESPONSE_URL, FakeSlack
 
 
 @asynccontextmanager
 async def running(fake: FakeSlack, runtime: Runtime) -> AsyncIterator[tuple[Bot, SlackAdapter]]:
     """One run of the bot: started (replaying what the last run left), then stopped."""
-    slack = SlackAdapter(settings=slack_settings(fake), runtime=runtime, http_port=unused_port(), timing=FAST)
+    slack = http_adapter(fake, runtime)
     await slack.start()
     try:
         async with aiohttp.ClientSession() as session:
             yield Bot(url=f"http://127.0.0.1:{slack.http_port}/slack/events", session=session, fake=fake), slack
     finally:
         await slack.stop()  # waits for every listener still running
-
-
-def in_dm(call: Call) -> bool:
-    return call.channel == TEACHER_DM
-
-
-def answer_text(kb: KnowledgeBase) -> str:
-    return kit.escape(kb.school(SCHOOL).answers["staff_friending_parents"].text)
 
 
 def tries(fake: FakeSlack, method: str = "chat.postMessage") -> int:

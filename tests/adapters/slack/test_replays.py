@@ -14,19 +14,7 @@ from typing import Any
 from adapters.slack import SlackAdapter, cards
 from adapters.slack.intake import request_key
 from chatbot.runtime import Runtime
-from tests.adapters.slack.test_app import (  # noqa: F401 (fixtures)
-    FORM,
-    OFFICE_CHANNEL,
-    OFFICE_MEMBER,
-    TEACHER,
-    Bot,
-    adapter,
-    bot,
-    card_for,
-    fake,
-    no_proxy,
-    open_concern,
-)
+from tests.adapters.slack.workspace import FORM, OFFICE_CHANNEL, OFFICE_MEMBER, TEACHER, Bot, card_for, open_concern
 from tests.fakes.slack_api import FakeSlack, block_action, command_body, event_body, interactive_body, view_submission
 
 

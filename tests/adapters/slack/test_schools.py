@@ -27,8 +27,8 @@ from chatbot.destinations import SLACK
 from chatbot.errors import ConfigError
 from chatbot.outbox import office_for
 from chatbot.runtime import Runtime
-from tests.adapters.slack.test_app import FAST, FORM, OFFICE_CHANNEL, OFFICE_MEMBER, Bot, card_for, no_proxy  # noqa: F401
-from tests.adapters.slack.test_app import slack_settings as single_office_settings
+from tests.adapters.slack.workspace import FAST, FORM, OFFICE_CHANNEL, OFFICE_MEMBER, Bot, card_for
+from tests.adapters.slack.workspace import slack_settings as single_office_settings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, SIGNING_SECRET, Call, FakeSlack, block_action
 from tests.fakes.slack_api import interactive_body, view_submission
 
