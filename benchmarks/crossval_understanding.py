@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 from chatbot.classifier import IntentClassifier  # noqa: E402
 from chatbot.config import Settings  # noqa: E402
 from chatbot.confidence import Thresholds, Verdict, decide  # noqa: E402
-from chatbot.knowledge import Intent  # noqa: E402
 from chatbot.matching import Candidate, Matcher  # noqa: E402
 from chatbot.runtime import load_kb  # noqa: E402
 from chatbot.understanding.encoder import Embeddings  # noqa: E402

@@ -6,7 +6,7 @@ They live with the adapter so the core never learns what a bot token is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from chatbot.config import Settings, platform_setting
 from chatbot.errors import ConfigError

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from sqlite_utils import Database

@@ -96,14 +96,6 @@ class Bot:
         return await self.fake.wait_sent(chat_id, before + 1)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    api = FakeTelegramAPI()
-    await api.start()
-    yield api
-    await api.close()
-
-
 def telegram_settings(fake: FakeTelegramAPI, **overrides: Any) -> TelegramSettings:
     return TelegramSettings(token=TOKEN, api_url=fake.api_url, **({"school": SCHOOL} | overrides))
 

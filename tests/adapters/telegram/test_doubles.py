@@ -18,7 +18,7 @@ from chatbot.destinations import TELEGRAM
 from chatbot.knowledge import KnowledgeBase
 from chatbot.outbox import enqueue, write_transaction
 from chatbot.understanding.fusion import FusedMatcher
-from tests.adapters.telegram.test_adapter import fake, running  # noqa: F401  (the fixture)
+from tests.adapters.telegram.test_adapter import running
 from tests.fakes.telegram_api import Call, FakeTelegramAPI, text_update
 
 QUESTION = "is it ok to moan about the school on facebook"

@@ -18,7 +18,7 @@ from chatbot.inbox import InboxStatus
 from chatbot.knowledge import KnowledgeBase
 from chatbot.matching import Matcher
 from chatbot.messages import Incoming, Reply
-from tests.adapters.telegram.test_adapter import eventually, fake, running  # noqa: F401  (the fixture)
+from tests.adapters.telegram.test_adapter import eventually, running
 from tests.fakes.telegram_api import FakeTelegramAPI, text_update
 
 
