@@ -106,9 +106,12 @@ def install(handler: logging.Handler, *, secrets: Iterable[str | None] = ()) -> 
     return redactor
 
 
-def platform_secrets(settings: Settings) -> list[str | None]:
-    """Every token and secret the adapters are configured with (unset ones are None)."""
-    from adapters.slack.settings import slack_settings
+def platform_secrets(settings: Settings, *, only: str | None = None) -> list[str | None]:
+    """Every token and secret the served adapters are configured with (unset ones are None).
+
+    Slack's are read only when Slack may be served (`only` is not "telegram"): its
+    settings live in its package, so reading them loads the whole Slack adapter.
+    """
     from adapters.telegram.settings import telegram_settings
 
     secrets: list[str | None] = []
@@ -116,6 +119,10 @@ def platform_secrets(settings: Settings) -> list[str | None]:
         telegram = telegram_settings(settings)
         if telegram is not None:
             secrets += [telegram.token, telegram.webhook_secret]
+    if only == "telegram":
+        return secrets
+    from adapters.slack.settings import slack_settings
+
     with suppress(ConfigError):
         slack = slack_settings(settings)
         if slack is not None:

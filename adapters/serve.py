@@ -35,13 +35,16 @@ def build_adapters(
     runtime: Runtime, *, only: str | None, slack_http_port: int | None, env: Mapping[str, str] | None = None
 ) -> list[Adapter]:
     """The adapters the settings configure (or just `only`); each adapter reads its own settings."""
-    from adapters.slack.settings import slack_settings
     from adapters.telegram.settings import telegram_settings
 
     if only not in (None, "telegram", "slack"):
         raise ConfigError(f"--only must be 'telegram' or 'slack', not {only!r}")
     telegram = telegram_settings(runtime.settings, env)
-    slack = slack_settings(runtime.settings, env)
+    slack = None
+    if only != "telegram":  # Slack's settings live in its package: reading them loads the whole Slack adapter
+        from adapters.slack.settings import slack_settings
+
+        slack = slack_settings(runtime.settings, env)
     adapters: list[Adapter] = []
     if only in (None, "telegram") and telegram is not None:
         from adapters.telegram import TelegramAdapter

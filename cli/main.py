@@ -224,7 +224,7 @@ def serve(
     from adapters.serve import serve_forever
 
     settings = _settings()
-    configure_logging(verbose=verbose, secrets=platform_secrets(settings))
+    configure_logging(verbose=verbose, secrets=platform_secrets(settings, only=only))
     _run(serve_forever(settings, only=only, slack_http_port=slack_http))
 
 
