@@ -22,9 +22,11 @@ turns read-only (the bot runs in this process with the real adapter, and its con
 is set `PRAGMA query_only`, which fails writes as a read-only file does: `mount -o
 remount,ro` is refused while the bot holds the file open for writing); parents write
 during the fault, then space is freed (writes allowed again) and more write.
-Reported: urgent reports lost (neither in the queue nor in the fallback journal at the
-end), parents unanswered during and after the fault, what the ones during it got, and
-tracebacks. The fallback journal lives beside the database, on the same file system.
+In `full+kill` the bot is SIGKILLed while the disk is still full and started again
+after space is freed. Reported: urgent reports lost (neither in the queue nor in the
+fallback journal at the end), parents unanswered during and after the fault, what the
+ones during it got, and tracebacks. The fallback journal lives beside the database, on
+the same file system, in room it set aside at start-up.
 
     .venv/bin/python benchmarks/bench_faults.py [--parents 120] [--modes polling webhook] [--at 10 35 60]
         [--scenarios sigkill delivery disk]
@@ -302,8 +304,12 @@ class DiskRun:
     journal_refused: int = 0  # urgent reports the fallback journal could not take either (logged critical)
 
 
-async def disk_run(fault: str, per_phase: int, tmp: Path) -> DiskRun | None:
-    """Before, during and after the database's file system fills up: who is answered, what is lost."""
+async def disk_run(fault: str, per_phase: int, tmp: Path, *, kill_while_full: bool = False) -> DiskRun | None:
+    """Before, during and after the database's file system fills up: who is answered, what is lost.
+
+    With `kill_while_full` the bot is SIGKILLed while the disk is still full, then started again
+    once there is space: only what reached the disk (database or journal) can survive that.
+    """
     fs = tmp / f"fs-{fault}"
     if not mount_small_fs(fs, 16):
         print(f"disk/{fault}: cannot mount a small file system here (needs root); skipped", flush=True)
@@ -334,13 +340,19 @@ async def disk_run(fault: str, per_phase: int, tmp: Path) -> DiskRun | None:
         reader.execute("SELECT count(*) FROM concerns").fetchall()
         filler = fill_up(fs)
         await phase("during")
+        if kill_while_full:
+            child.kill()
+            _, err = await child.communicate()
         reader.rollback()
         reader.close()
         filler.unlink()
+        if kill_while_full:
+            child = await start_child(env, tmp)
         await phase("after")
         await asyncio.sleep(12)  # `serve` moves the fallback journal into the queue every 10 s
         child.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(child.communicate(), timeout=30)
+        _, last_err = await asyncio.wait_for(child.communicate(), timeout=30)
+        err += last_err
         queued = {int(row[0]) for row in sqlite3.connect(db).execute("SELECT user_id FROM concerns WHERE urgent = 1")}
         journal = db.with_name(db.name + ".urgent-journal")
         kept = {int(json.loads(line)["user_id"]) for line in journal.read_text().splitlines()} if journal.exists() else set()
@@ -463,15 +475,15 @@ async def main_async(args: argparse.Namespace) -> list[Run]:
                   f"max x{faulty.seconds_max / clean.seconds_max:.2f}", flush=True)  # fmt: skip
             args.failed |= bool(faulty.unanswered or faulty.wrong_apologies or faulty.tracebacks)
         if "disk" in args.scenarios:
-            for fault in ("full", "read-only"):
-                if fault == "full":
-                    disk = await disk_run(fault, args.disk_parents, Path(tmp))
+            for fault in ("full", "full+kill", "read-only"):
+                if fault.startswith("full"):
+                    disk = await disk_run(fault, args.disk_parents, Path(tmp), kill_while_full=fault == "full+kill")
                 else:
                     disk = await read_only_run(args.disk_parents, Path(tmp))
                 if disk is None:
                     continue
                 print(
-                    f"disk {fault:9}: urgent lost {disk.urgent_lost} of {disk.urgent_sent} "
+                    f"disk {fault:10}: urgent lost {disk.urgent_lost} of {disk.urgent_sent} "
                     f"(left in the journal {disk.urgent_journalled}, refused by it {disk.journal_refused}); "
                     f"during the fault: unanswered "
                     f"{disk.during_unanswered}, 999 advice to urgent {disk.during_advice}, honest apology "

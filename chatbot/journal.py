@@ -3,8 +3,12 @@
 When the database is read-only, full or damaged, an urgent safeguarding report is
 appended (one JSON line, flushed to disk) to a file beside the database. As soon
 as the database can be written again, `replay` moves every line into the queue as
-an urgent concern and empties the file. Logs name the file and count the reports,
-never their text.
+an urgent concern and empties the file.
+
+The journal shares the database's disk, so it keeps room of its own there
+(`disk_reserve`): when the disk fills, an urgent report still reaches the file and
+survives a crash. Should even that room run out, the report is held in memory
+until the database takes it. Logs name the file, never a report's text.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ import os
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from chatbot.concerns import ConcernQueue
+from chatbot.disk_reserve import reserve
 from chatbot.errors import StorageError
 from chatbot.store import clean_text, iso, utcnow
 
 log = logging.getLogger(__name__)
 
 SAFEGUARDING = "concern_safeguarding"
+RESERVED_BYTES = 1 << 20  # room kept for the journal: a thousand or so urgent reports, written once the disk is full
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,15 +54,33 @@ def journal_path(db_path: Path) -> Path:
 class FallbackJournal:
     """Append-only JSON lines beside the database; one writer process at a time is enough here."""
 
-    def __init__(self, *, path: Path) -> None:
+    def __init__(self, *, path: Path, reserved_bytes: int = RESERVED_BYTES) -> None:
         self.path = path
+        self.reserved_bytes = reserved_bytes
         self._lock = asyncio.Lock()
-        self._held: list[UrgentReport] = []  # reports the journal itself refused (a full disk): kept until stored
+        self._held: list[UrgentReport] = []  # reports the journal itself refused (its room used up): kept until stored
 
     @property
     def waiting(self) -> bool:
         """Reports wait to be moved into the queue: in the journal file, or held in memory."""
-        return bool(self._held) or self.path.exists()
+        return bool(self._held) or self._size() > 0
+
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    async def keep_room(self) -> bool:
+        """Set aside the journal's room on disk now, while there is space; False (and a warning) when it can't be."""
+        try:
+            kept = await asyncio.to_thread(reserve, self.path, self.reserved_bytes)
+        except OSError as exc:
+            log.warning("could not set aside room for urgent reports in %s (%s)", self.path, exc.strerror)
+            return False
+        if not kept:
+            log.warning("this file system cannot set room aside for %s; a full disk could refuse it", self.path)
+        return kept
 
     async def append(self, *, school_id: str, channel: str, user_id: str, chat_id: str, audience: str, summary: str) -> bool:
         """Keep one report; False when even the journal could not be written (the advice is still given)."""
@@ -74,13 +99,20 @@ class FallbackJournal:
         return True
 
     def _write(self, line: str) -> None:
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
+        with open(self.path, "a+b") as handle:
+            if handle.tell() and not self._ends_a_line(handle):
+                line = "\n" + line  # a crash tore the last line: start afresh so this one stays readable
+            handle.write(line.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
 
+    @staticmethod
+    def _ends_a_line(handle: BinaryIO) -> bool:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
     def _read(self) -> list[UrgentReport]:
-        if not self.path.exists():
+        if not self._size():
             return []
         reports = []
         for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -100,8 +132,10 @@ class FallbackJournal:
             self._held = await self._open_all(queue, held)
             reports = await asyncio.to_thread(self._read)
             left = await self._open_all(queue, reports)
-            if reports:
+            if len(left) < len(reports):
                 await asyncio.to_thread(self._rewrite, left)
+            if not left and not self._held:
+                await self.keep_room()  # a rewrite gives the room back: take it again while the disk has space
         moved = len(held) - len(self._held) + len(reports) - len(left)
         if moved:
             log.critical("moved %d urgent report(s) from the fallback journal into the queue", moved)
@@ -122,7 +156,8 @@ class FallbackJournal:
 
     def _rewrite(self, left: list[UrgentReport]) -> None:
         if not left:
-            self.path.unlink(missing_ok=True)
+            with open(self.path, "w", encoding="utf-8") as handle:  # emptied; the file stays, to hold the room
+                os.fsync(handle.fileno())
             return
         spare = self.path.with_suffix(".tmp")
         spare.write_text("".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in left), encoding="utf-8")

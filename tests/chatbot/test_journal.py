@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chatbot import replies
+from chatbot.journal import FallbackJournal
 from chatbot.messages import Audience, Incoming
 from chatbot.runtime import Runtime
 
@@ -45,7 +49,7 @@ async def test_an_urgent_report_the_database_refuses_still_gets_the_advice_and_r
     assert await journal.replay(runtime.concerns) == 1
     (concern,) = await runtime.concerns.list()
     assert concern.urgent and concern.school_id == "orchard" and concern.summary == URGENT
-    assert not journal.path.exists()
+    assert not journal.waiting and await journal.pending() == 0
 
 
 async def test_an_ordinary_question_while_the_database_is_down_gets_an_honest_apology(runtime: Runtime) -> None:
@@ -77,3 +81,55 @@ async def test_an_urgent_report_the_journal_refuses_too_is_held_and_reaches_the_
     (concern,) = await runtime.concerns.list()
     assert concern.urgent and concern.school_id == "orchard" and concern.summary == URGENT
     assert not journal.waiting
+
+
+def report(user: str) -> dict[str, str]:
+    return dict(school_id="orchard", channel="telegram", user_id=user, chat_id=user, audience="parent", summary=URGENT)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MB file system (tmpfs) to fill up; needs the right to mount, as the fault benchmark does."""
+    where = tmp_path / "small-disk"
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def fill(where: Path) -> None:
+    """Write until the file system refuses another byte; prove it is full."""
+    with open(where / "filler", "wb", buffering=0) as handle:
+        for size in (1 << 16, 1 << 10, 1):
+            try:
+                while handle.write(b"\0" * size):
+                    pass
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    with pytest.raises(OSError) as refused:
+        (where / "one-more").write_bytes(b"x" * 4096)
+    assert refused.value.errno == errno.ENOSPC
+
+
+async def test_the_journal_keeps_room_so_a_full_disk_still_takes_an_urgent_report_and_a_restart_finds_it(
+    small_disk: Path,
+) -> None:
+    journal = FallbackJournal(path=small_disk / "bot.db.urgent-journal", reserved_bytes=64 * 1024)
+    assert await journal.keep_room()
+    fill(small_disk)
+    for n in range(20):
+        assert await journal.append(**report(f"parent-{n}"))  # on disk, not merely held in memory
+
+    after_a_crash = FallbackJournal(path=journal.path)  # a new process: nothing of the old one's memory
+    assert after_a_crash.waiting and await after_a_crash.pending() == 20
+
+
+async def test_a_report_written_after_a_torn_line_stays_readable(tmp_path: Path) -> None:
+    journal = FallbackJournal(path=tmp_path / "bot.db.urgent-journal")
+    journal.path.write_text('{"id": "half-writ')  # a crash mid-append
+    assert await journal.append(**report("mum"))
+    assert await FallbackJournal(path=journal.path).pending() == 1
