@@ -27,6 +27,7 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.intake import DurableUpdates
 from adapters.telegram.ports import Handles, UpdateInbox
 from adapters.telegram.transport import PerUserOrder, TelegramApp, WebhookServer, file_url
+from adapters.telegram.turn import SLOW_SEND_SECONDS, SendingTurn, Sleep
 from chatbot import boundary, replies
 from chatbot.destinations import TELEGRAM
 from chatbot.errors import ConfigError
@@ -74,23 +75,27 @@ class TelegramAdapter:
         schools: Collection[str],
         concurrency: int = 8,
         timing: DeliveryTiming = DeliveryTiming(),
-        sleep: delivery.Sleep = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
+        slow_send: float = SLOW_SEND_SECONDS,
     ) -> None:
         """Narrow ports, not the runtime: the conversation, the inbox, and the school ids known (so an
         unknown TELEGRAM_SCHOOL is refused here, not per message). Outbox items come through `deliver`.
 
-        `sleep` is how a direct reply waits between tries (tests pass one that records and returns at once).
+        `sleep` is how a direct reply waits between tries (tests pass one that records and returns at once);
+        a send running past `slow_send` seconds gives its turn at the sending lock back.
         """
         if settings.school and settings.school not in schools:
             known = ", ".join(sorted(schools))
             raise ConfigError(f"TELEGRAM_SCHOOL {settings.school!r} is not a school I know ({known}).")
         self.settings = settings
         self.sleep = sleep
+        self.slow_send = slow_send
         self.engine = engine
         self.timing = timing
         # Held around each send and its record (the inbox's done mark, or serve's outbox bookkeeping): the
-        # engine's work runs concurrently, but at most one answer is ever sent and not yet recorded, which
-        # is all a crash can double. A 429 waited out inline holds it too: Telegram wants quiet then anyway.
+        # engine's work runs concurrently, but at most one healthy answer is ever sent and not yet recorded,
+        # which is all a crash can double. A direct answer's waits and hung sends give it back (turn.py);
+        # a hung send is one whose fate is unknown anyway, so its retry may double it with or without a crash.
         self.sending = asyncio.Lock()
         self.processor = PerUserOrder(concurrency)
         self.application: TelegramApp = self._build()
@@ -277,28 +282,11 @@ class TelegramAdapter:
         self, update_id: int, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None,
         reply_to: int | None = None,
     ) -> None:
-        """Send an answer and record its update done, under the one sending lock (see `sending`).
+        """Send an answer and record its update done, in a turn at the one sending lock (see `sending`).
 
-        The lock is let go while a refused try waits (back-off, Retry-After), so one
-        parent's 429 does not hold up every other parent's answer.
+        The turn is given back while a refused try waits (back-off, Retry-After) and while a
+        send hangs, so one parent's trouble does not hold up every other parent's answer.
         """
-        held = False
-
-        async def wait_unlocked(seconds: float) -> None:
-            nonlocal held
-            self.sending.release()
-            held = False
-            try:
-                await self.sleep(seconds)
-            finally:
-                await self.sending.acquire()
-                held = True
-
-        await self.sending.acquire()
-        held = True
-        try:
-            await delivery.send(self.application.bot, chat_id, chunks, markup=markup, reply_to=reply_to, sleep=wait_unlocked)
+        async with SendingTurn(lock=self.sending, sleep=self.sleep, slow_after=self.slow_send) as turn:
+            await delivery.send(self.application.bot, chat_id, chunks, turn=turn, markup=markup, reply_to=reply_to)
             await self.updates.finish(update_id)
-        finally:
-            if held:
-                self.sending.release()

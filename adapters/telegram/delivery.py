@@ -6,11 +6,9 @@ Telegram's own wait on a 429) or Undeliverable (blocked, moved, refused).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
@@ -18,12 +16,12 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.rendering import split_text
+from adapters.telegram.turn import SendingTurn
 from chatbot.errors import RetryLater, Undeliverable
 from chatbot.messages import OutboxItem
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]  # asyncio.sleep, or a test's recording stand-in
 MAX_INLINE_WAIT = 30.0  # longest we hold a conversation to honour a 429 on a direct reply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 DIRECT_ATTEMPTS = 4  # a direct reply is tried this many times before the error handler apologises
@@ -63,40 +61,41 @@ async def deliver(bot: Bot, item: OutboxItem) -> None:
 
 
 async def send(
-    bot: Bot, chat_id: int, chunks: list[str], *, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None,
-    sleep: Sleep = asyncio.sleep,
+    bot: Bot, chat_id: int, chunks: list[str], *, turn: SendingTurn, markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
 ) -> None:
-    """Send a rendered reply; its buttons go with the last part. `sleep` waits between tries."""
+    """Send a rendered reply, each try in the sender's `turn`; its buttons go with the last part."""
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
         sent = await _send_one(
-            bot, chat_id, chunk, markup=markup if last else None, reply_to=reply_to if index == 0 else None, sleep=sleep
+            bot, chat_id, chunk, markup=markup if last else None, reply_to=reply_to if index == 0 else None, turn=turn
         )
         if not sent:
             return
 
 
 async def _send_one(
-    bot: Bot, chat_id: int, text: str, *, markup: InlineKeyboardMarkup | None, reply_to: int | None, sleep: Sleep
+    bot: Bot, chat_id: int, text: str, *, markup: InlineKeyboardMarkup | None, reply_to: int | None, turn: SendingTurn
 ) -> bool:
     """One message, through a bounded retry; False when the person has blocked the bot.
 
     A 429 is waited out (up to MAX_INLINE_WAIT); a 5xx, a timeout or a dropped connection is tried again
     after a short back-off, DIRECT_ATTEMPTS times in all, so a passing fault never leaves a parent unanswered.
     A request Telegram refuses as bad (BadRequest) is not retried: it would fail the same way.
+    The waits, and a send that hangs, give the turn back so other parents' answers go ahead.
     """
     quote = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     for attempt in range(1, DIRECT_ATTEMPTS + 1):
         try:
-            await bot.send_message(
+            await turn.send(bot.send_message(
                 chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
                 link_preview_options=NO_PREVIEW, reply_parameters=quote,
-            )  # fmt: skip
+            ))  # fmt: skip
             return True
         except RetryAfter as exc:
             if attempt == DIRECT_ATTEMPTS:
                 raise
-            await sleep(min(retry_seconds(exc), MAX_INLINE_WAIT))
+            await turn.wait(min(retry_seconds(exc), MAX_INLINE_WAIT))
         except Forbidden:
             log.info("telegram chat=%s has blocked the bot; reply dropped", chat_id)
             return False
@@ -106,5 +105,5 @@ async def _send_one(
             if attempt == DIRECT_ATTEMPTS:
                 raise
             log.info("telegram chat=%s: reply attempt %d failed (%s); trying again", chat_id, attempt, type(exc).__name__)
-            await sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            await turn.wait(BACKOFF_SECONDS * 2 ** (attempt - 1))
     return False

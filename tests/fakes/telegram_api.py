@@ -82,6 +82,7 @@ class FakeTelegramAPI:
     def __post_init__(self) -> None:
         self._pending: list[dict[str, Any]] = []
         self._failures: list[Failure] = []
+        self._hangs: dict[str, asyncio.Event] = {}
         self._next_update_id = 1
         self._arrived = asyncio.Event()
         self._closing = asyncio.Event()
@@ -144,6 +145,11 @@ class FakeTelegramAPI:
         self.fail("sendMessage", chat_id=chat_id, error_code=429,
                   description=f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)  # fmt: skip
 
+    def hang(self, chat_id: int | str) -> asyncio.Event:
+        """The next sendMessage to this chat hangs until the returned event is set; then it is delivered."""
+        gate = self._hangs[str(chat_id)] = asyncio.Event()
+        return gate
+
     def block(self, chat_id: int | str) -> None:
         """The user blocked the bot: every message to them is refused from now on."""
         self.fail("sendMessage", chat_id=chat_id, error_code=403,
@@ -191,6 +197,12 @@ class FakeTelegramAPI:
             self.on_send(call)
         if self.latency and method != "getUpdates":
             await asyncio.sleep(self.latency)
+        gate = self._hangs.pop(call.chat_id or "", None) if method == "sendMessage" else None
+        if gate is not None:
+            waits = {asyncio.ensure_future(gate.wait()), asyncio.ensure_future(self._closing.wait())}
+            _, waiting = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in waiting:
+                task.cancel()
         failure = self._failure_for(method, call.chat_id)
         if failure is not None:
             call.status = failure.error_code

@@ -397,6 +397,21 @@ async def test_other_answers_may_be_sent_while_a_refused_reply_waits(bot: Bot) -
     await bot.fake.wait_sent(chat, 1, timeout=5)
     assert locked_while_waiting == [False]
 
+async def test_a_hung_send_does_not_hold_up_another_parents_answer(bot: Bot) -> None:
+    """A send that hangs gives its turn at the sending lock back; it is still sent once, not again."""
+    stuck, other = 1105, 1106
+    bot.adapter.slow_send = 0.1
+    release = bot.fake.hang(stuck)
+    bot.fake.push(text_update(stuck, "is it ok to moan about the school on facebook"))
+    await bot.fake.wait_for(lambda: bot.fake.sent(stuck, ok=None), what="the hung send to arrive")
+    bot.fake.push(text_update(other, "can I post a photo from sports day?"))
+    await bot.fake.wait_sent(other, 1, timeout=4)  # well inside the client's 5 s timeout on the hung send
+    assert not release.is_set()
+    release.set()
+    await bot.fake.wait_sent(stuck, 1)
+    assert len(bot.fake.sent(stuck, ok=None)) == 1  # delivered by its one try: no retry, no double
+
+
 # -- webhook mode -------------------------------------------------------------------------
 
 
