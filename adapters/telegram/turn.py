@@ -15,7 +15,7 @@ from typing import Awaitable, Callable, TypeVar
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
-SLOW_SEND_SECONDS = 1.5  # a healthy sendMessage answers well within this; past it, the turn is given back
+SLOW_SEND_SECONDS = 1.0  # a healthy sendMessage answers well within this; past it, the turn is given back
 
 
 class SendingTurn:
