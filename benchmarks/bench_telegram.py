@@ -5,7 +5,9 @@ Each message comes from its own parent (a varied mix: the dev set's parent quest
 else the intents' examples), answered by one school's bot. Two runs: a burst (all N
 available at once: throughput) and a steady stream at R messages a second (latency).
 Then a smaller burst with a simulated network round trip on every Bot API call, with
-updates handled one at a time and C at a time (one at a time per parent either way).
+updates handled one at a time and C at a time (one at a time per parent either way), and, as
+the baseline, C at a time with sends not taking turns at the one sending lock (so a crash
+could double up to C answers instead of one).
 Reply time runs from the update being made available by the fake to the fake
 receiving the sendMessage that answers it. Prints messages/s, p50, p99. The fake
 runs in the same process and shares its CPU with the bot.
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,7 +57,8 @@ def questions(kb: KnowledgeBase) -> list[str]:
 
 
 async def run(
-    kb: KnowledgeBase, matcher: FusedMatcher, texts: list[str], *, rate: float | None, concurrency: int, rtt: float = 0.0
+    kb: KnowledgeBase, matcher: FusedMatcher, texts: list[str], *, rate: float | None, concurrency: int, rtt: float = 0.0,
+    one_send_at_a_time: bool = True,
 ) -> dict[str, float]:
     """One run on a fresh database and fake; rate None pushes everything at once."""
     fake = FakeTelegramAPI(latency=rtt)
@@ -69,6 +73,8 @@ async def run(
                     settings=telegram, engine=runtime.engine, inbox=runtime.inbox, schools=tuple(runtime.kb.schools),
                     concurrency=concurrency,
                 )
+                if not one_send_at_a_time:  # the baseline: as many sends in flight as conversations
+                    adapter.sending = cast(asyncio.Lock, asyncio.Semaphore(concurrency))
 
                 async def collect(update: object, context: object) -> None:
                     errors.append(getattr(context, "error", None) or RuntimeError("unknown"))
@@ -130,6 +136,9 @@ async def main() -> None:
     for concurrency in sorted({1, args.concurrency}):
         figures = await run(kb, matcher, texts[: args.rtt_messages], rate=None, concurrency=concurrency, rtt=args.rtt)
         show(f"concurrency {concurrency}, burst", figures)
+    figures = await run(kb, matcher, texts[: args.rtt_messages], rate=None, concurrency=args.concurrency, rtt=args.rtt,
+                        one_send_at_a_time=False)  # fmt: skip
+    show(f"concurrency {args.concurrency}, no sending lock", figures)
 
 
 def show(label: str, figures: dict[str, float]) -> None:
