@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,14 +20,6 @@ from chatbot.outbox import enqueue, write_transaction
 from chatbot.runtime import Runtime
 from chatbot.store import Store
 from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, text_update
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    api = FakeTelegramAPI()
-    await api.start()
-    yield api
-    await api.close()
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The Telegram tests' shared fixture: a fresh fake Bot API on 127.0.0.1."""
+"""The adapter tests' shared fixture: a fresh fake Telegram Bot API (slack/conftest.py's `fake` is Slack's)."""
 
 from __future__ import annotations
 
