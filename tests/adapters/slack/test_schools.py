@@ -152,7 +152,7 @@ async def test_one_workspace_keeps_each_school_in_its_own_office(fake: FakeSlack
             assert (await bot.post(body, content_type=FORM))[0] == 200
         # St Luke's office replies to Orchard's concern through a forged modal
         status, answer = await submit(bot, user=STL_STAFF, concern=orchard, text="Not yours to answer")
-        assert json.loads(answer)["errors"][cards.TEXT_BLOCK] == cards.REFUSAL
+        assert status == 200 and json.loads(answer)["errors"][cards.TEXT_BLOCK] == cards.REFUSAL
         # each office can act on its own; the trust's head on both
         mine = press(bot, user=ORCHARD_STAFF, action_id=cards.CLAIM, ref=orchard.ref, channel=ORCHARD_CHANNEL)
         assert (await bot.post(mine, content_type=FORM))[0] == 200
