@@ -16,7 +16,7 @@ from chatbot.normalise import words
 
 _CHILD = r"(?:child|year\s?\d|year6|y\d|\d+\s?yearold|yearold|teen|teenager|minor|niece|nephew|grandchild|her|him|them)"
 _ADULT = r"(?:man|men|woman|adult|stranger|older \w+|grown up|someone|somebody|person|guy|bloke|teacher|staff|coach|member of staff|parent|relative|he|she|they)"
-_CONTACT = r"(?:messag\w*|message|text\w*|contact\w*|chat\w*|talk\w*|dm\w*|add\w*|follow\w*|snapchat\w*|call\w*|groom\w*|ask\w*|send\w*|sent|meet\w*)"
+_CONTACT = r"(?:facetim\w*|video ?call\w*|video ?chat\w*|messag\w*|message|text\w*|contact\w*|chat\w*|talk\w*|dm\w*|add\w*|follow\w*|snapchat\w*|call\w*|groom\w*|ask\w*|send\w*|sent|meet\w*)"
 
 _PATTERNS: dict[str, tuple[str, ...]] = {
     "self_harm": (
@@ -32,6 +32,13 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bkilling (?:himself|herself|themselves|themself|myself)\b",
         r"\b(?:end|ending) it all\b|\btak\w* (?:his|her|their|my) own life\b",
         r"\bcuts? (?:on|to|all over) (?:her|his|their|my|the) (?:child )?(?:arms?|wrists?|legs?|thighs?|body)\b",
+        # Said slant, as children post it: "won't be here much longer", "better off without me".
+        r"(?<!\bwe )(?<!\bthey )(?<!\byou )\b(?:will not|wont|am not going to|is not going to|isnt going to) be (?:here|around) (?:to \w+ (?:anyone|anybody|you|people|everyone) )?(?:much|any) longer\b",
+        r"\b(?:be|been|are|is) better (?:off )?without me\b",
+        r"\b(?:nobody|no one|noone|no body) (?:would|will|is going to|gonna) (?:teacher|miss|notice|care)\b.{0,25}\b(?:gone|dead|died|not here|disappeared)\b",
+        r"\b(?:disappear|vanish) (?:forever|for good|for ever)\b",
+        r"\bno (?:point|reason) (?:in )?(?:living|being alive|being here|going on|carrying on|waking up)\b",
+        r"\b(?:goodbye|bye) (?:forever|for ever|world|cruel world)\b|\bthis is goodbye\b",
     ),
     "sexual_abuse_or_grooming": (
         r"\bnudes?\b",
@@ -76,6 +83,9 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:watch\w*|follow\w*|photograph\w*) (?:the )?child\b.{0,40}\b(?:home time|pick up|school|gates?|playground|park)\b",
         r"\b(?:teacher|staff|member of staff|coach|volunteer|someone who works at (?:the )?school)\b.{0,30}\b(?:has been|have been|is|keeps|kept|was|been|started)\b.{0,10}\b(?:messag\w*|text\w*|dm\w*|snapchat\w*|contact\w*|call\w*)\b.{0,30}\b(?:my child|child|pupils?|her|him)\b",
         r"\b(?:teacher|staff|member of staff|coach|volunteer)\b.{0,40}\b(?:gave|given|give)\b (?:my child|child|him|her|them|pupils?) (?:their|his|her) (?:personal |own )?(?:mobile|snapchat|instagram|email|number)\b",
+        # An adult (by age or by word) wanting a child on camera, or in touch with a child they found online.
+        rf"\b{_CONTACT}\b (?:her|him|them|my child|child)\b.{{0,40}}\b(?:video ?chat\w*|video ?call\w*|facetim\w*|camera on|webcam|on cam(?:era)?)\b",
+        rf"\b(?:hes|he is|he s|shes|she is|who is|aged?|in (?:his|her) (?:[2-9]0s|twenties|thirties|forties|fifties)) (?:about |around |like |maybe |at least )?(?:[2-9]\d|[2-9]0s|twenties|thirties|forties|fifties)\b.{{0,120}}\b{_CONTACT}\b (?:her|him|them|my child)\b",
         r"\b(?:tried|trying|try) to (?:take|grab|snatch|lure|get)\b.{0,20}\b(?:child|her|him|them)\b.{0,20}\b(?:car|van|away|with him|with her)\b",
     ),
     "abuse_or_neglect": (
@@ -113,6 +123,12 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         # A threat aimed at a child, or a child's whereabouts put online ("coming for her", "posted her address").
         r"\b(?:coming|come|going|gonna) (?:to )?(?:for|after|get) (?:her|him|them|my child|the child)\b",
         r"\b(?:post|share|put|leak)\w* (?:up )?(?:online )?(?:my |our |her |his |their |the )?(?:child |childs |child s )?(?:home )?address\b",
+        r"\b(?:wants|want|needs|need|better|should|ought to|had better) (?:to )?watch (?:herself|himself|themselves|themself)\b",
+        r"\b(?:i|we|they|he|she|someone|somebody|i will|ill) knows? where (?:she|he|they|you|the \w+(?: \w+){0,5}) lives?\b",
+        # A stranger putting a child's name beside where they live or go to school.
+        r"\b(?:comment\w*|repl\w*|post\w*|put|shar\w*|wrote|writ\w*|publish\w*|listed)\b.{0,60}\b(?:fullname|surname|real name)\b.{0,80}\b(?:road|street|estate|address|postcode|where (?:we|he|she|they) lives?|(?:we|he|she|they) lives? on)\b",
+        # A carer threatening the children themselves ("I'll end it for all of us").
+        r"\bend (?:it|everything) (?:all )?for (?:all of )?(?:us|them|us all|both of us|the child|my child|child)\b",
         r"\bbeaten up\b.{0,40}\b(?:video|filmed|shared|posted|badly)\b|\b(?:video|film)\w* of (?:a |the )?child\b.{0,20}\bbeing (?:beaten|attacked|hurt|hit)\b",
     ),
 }

@@ -14,6 +14,15 @@ AT_RISK = [
     "my daughter is self harming",
     "an older boy brought a knife to school",
     "someone put my sons home address on instagram and wrote that they are coming for him",
+    # Said slant, or told as a story (the classes a blind probe set found missing)
+    "a girl in his class posted 'I won't be around much longer, sorry everyone'",
+    "my daughter posted 'you would all be better off without me' last night",
+    "her last story said nobody would miss me if I was gone",
+    "a stranger commented under the team photo that he knows where the small one lives and she should watch herself",
+    "some account keeps replying to my lads videos with his full name, his school and the street we live on",
+    "her mum posted that she will end it for all of us if they try to take the kids",
+    "a bloke from work, he's about 40, has been messaging my girl asking her to video chat when I'm out",
+    "a man in his 30s keeps facetiming my son",
 ]
 
 NOT_AT_RISK = [
@@ -25,6 +34,11 @@ NOT_AT_RISK = [
     "how do i contact my sons teacher",
     "what is the school's policy on photos",
     "can I post the school's address on our class facebook group",
+    "we won't be here much longer as we are moving to Leeds in the summer",
+    "I will not be here next week as we are on holiday, can I still ask?",
+    "can I video call my child from work during lunch?",
+    "a dad said the head had better watch her back after the detention",
+    "can I put my child's full name on the class page?",
 ]
 
 
