@@ -39,6 +39,10 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:disappear|vanish) (?:forever|for good|for ever)\b",
         r"\bno (?:point|reason) (?:in )?(?:living|being alive|being here|going on|carrying on|waking up)\b",
         r"\b(?:goodbye|bye) (?:forever|for ever|world|cruel world)\b|\bthis is goodbye\b",
+        r"\b(?:will not|wont) have to (?:post up with|put up with|deal with|worry about|see|hear from) me\b",
+        r"\bsorry for everything\b.{0,80}\b(?:goodbye|bye|anymore|any more|gone|no more|last)\b|\b(?:goodbye|bye) (?:everyone|everybody|all)\b.{0,80}\b(?:anymore|any more|for ever|forever|not be here|will not see me|wont see me)\b",
+        r"\b(?:hed|shed|he would|she would|theyd|they would) rather (?:be )?(?:dead|die)\b",
+        r"\bcuts?\b.{0,15}\b(?:up|on|to|over|along|across|down) (?:her|his|their|my|the) (?:child )?(?:fore ?arms?|arms?|wrists?|legs?|thighs?|stomach|tummy|body)\b",
     ),
     "sexual_abuse_or_grooming": (
         r"\bnudes?\b",
@@ -60,6 +64,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bexploit\w*",
         r"\bcse\b",
         r"\bblackmail\w*|\bsextort\w*",
+        r"\bif (?:she|he|they|you) (?:does not|doesnt|do not|dont|will not|wont) send (?:more|another|any more|some more|worse|one)\b",
         r"\b(?:share|post|send|leak)\w* (?:her|his|their) (?:photo|video|picture)s? unless\b",
         r"\boffer\w* (?:my |a |the )?(?:child|her|him|them)\b.{0,20}\b(?:money|gifts?|vapes?|cash)\b",
         r"\b(?:money|cash|gifts?|vapes?)\b.{0,10}\bfor (?:photo|video|picture)s?\b",
@@ -126,7 +131,9 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:wants|want|needs|need|better|should|ought to|had better) (?:to )?watch (?:herself|himself|themselves|themself)\b",
         r"\b(?:i|we|they|he|she|someone|somebody|i will|ill) knows? where (?:she|he|they|you|the \w+(?: \w+){0,5}) lives?\b",
         # A stranger putting a child's name beside where they live or go to school.
-        r"\b(?:comment\w*|repl\w*|post\w*|put|shar\w*|wrote|writ\w*|publish\w*|listed)\b.{0,60}\b(?:fullname|surname|real name)\b.{0,80}\b(?:road|street|estate|address|postcode|where (?:we|he|she|they) lives?|(?:we|he|she|they) lives? on)\b",
+        r"\b(?:comment\w*|repl\w*|post\w*|put|shar\w*|wrote|writ\w*|publish\w*|listed)\b.{0,60}\b(?:fullname|surname|real name)\b.{0,150}\b(?:road|street|estate|lane|avenue|address|postcode|where (?:we|he|she|they) lives?|(?:we|he|she|they) lives? on|(?:walks?|walking|goes|cycles?) home (?:alone|on (?:her|his|their) own|by (?:herself|himself)))\b",
+        r"\bknows? (?:which|what) (?:bus|route|way|time|house|door|train|park) (?:she|he|they|(?:our |my |little )?\w+)(?: from (?:y\d|year\s?\d|\w+))? (?:gets?|takes?|goes|walks|catch\w*|lives|leaves|uses)\b",
+        r"\bsomeone (?:should|needs to|ought to|is going to|will) teach (?:her|him|them|that child|the child) (?:a lesson|some manners|manners|respect)\b",
         # A carer threatening the children themselves ("I'll end it for all of us").
         r"\bend (?:it|everything) (?:all )?for (?:all of )?(?:us|them|us all|both of us|the child|my child|child)\b",
         r"\bbeaten up\b.{0,40}\b(?:video|filmed|shared|posted|badly)\b|\b(?:video|film)\w* of (?:a |the )?child\b.{0,20}\bbeing (?:beaten|attacked|hurt|hit)\b",

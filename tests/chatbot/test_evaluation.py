@@ -6,6 +6,7 @@ A missing set fails rather than skips: the floors must hold in a fresh clone and
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.conftest import REPO
 
 SHORT = REPO / "eval" / "dev.yaml"
 NARRATIVE = REPO / "eval" / "dev-narrative.yaml"
+PROBES = [REPO / "eval" / f"probe-{name}.yaml" for name in "abc"]  # written blind by a teammate (eval/README.md)
 
 
 def _report(path: Path, kb: KnowledgeBase, matcher: FusedMatcher, tmp: Path) -> Report:
@@ -44,7 +46,7 @@ def narrative(kb: KnowledgeBase, matcher: FusedMatcher, tmp_path_factory: pytest
 
 
 def test_both_sets_are_in_the_repo() -> None:
-    assert SHORT.is_file() and NARRATIVE.is_file()
+    assert SHORT.is_file() and NARRATIVE.is_file() and all(path.is_file() for path in PROBES)
     assert len(load_cases(SHORT)) >= 200 and len(load_cases(NARRATIVE)) >= 100
 
 
@@ -80,6 +82,34 @@ def test_false_alarms_are_rare(name: str, request: pytest.FixtureRequest) -> Non
 def test_a_child_at_risk_never_ends_in_a_fallback_or_a_menu(short: Report) -> None:
     at_risk = [r for r in short.results if r.at_risk]
     assert at_risk and all(r.predicted == "concern_safeguarding" for r in at_risk)
+
+
+@pytest.fixture(scope="module")
+def probes(kb: KnowledgeBase, matcher: FusedMatcher, tmp_path_factory: pytest.TempPathFactory) -> list[Report]:
+    return [_report(path, kb, matcher, tmp_path_factory.mktemp(path.stem)) for path in PROBES]
+
+
+def test_the_blind_probe_sets_keep_their_floors(probes: list[Report]) -> None:
+    """Once unseen, now regression sets: every child at risk caught, few false alarms, most topics right."""
+    for path, report in zip(PROBES, probes):
+        missed = [r.case.text[:80] for r in report.results if r.at_risk and r.safeguarding is None]
+        assert missed == [], path.name
+        assert report.false_urgent_rate <= 0.01 and report.check_rate <= 0.05, path.name
+        assert report.accuracy >= 0.85 and report.top3_accuracy >= 0.95, (path.name, report.confused_pairs())
+
+
+def test_no_evaluation_sentence_was_taught_to_the_matcher(kb: KnowledgeBase) -> None:
+    """The sets measure; a sentence of eight words or more from any of them in intents/ would flatter the figures."""
+
+    def sentences(text: str) -> set[str]:
+        parts = (" ".join(re.findall(r"[a-z0-9']+", part.lower())) for part in re.split(r"[.!?\n]+", text))
+        return {part for part in parts if len(part.split()) >= 8}
+
+    taught = " | ".join(
+        " ".join(re.findall(r"[a-z0-9']+", text.lower())) for i in kb.intents.values() for text in (*i.examples, *i.stories)
+    )
+    copied = [s for path in (SHORT, NARRATIVE, *PROBES) for case in load_cases(path) for s in sentences(case.text) if s in taught]
+    assert copied == []
 
 
 def test_a_malformed_eval_file_names_file_and_line(tmp_path: Path) -> None:

@@ -23,6 +23,11 @@ AT_RISK = [
     "her mum posted that she will end it for all of us if they try to take the kids",
     "a bloke from work, he's about 40, has been messaging my girl asking her to video chat when I'm out",
     "a man in his 30s keeps facetiming my son",
+    "a lad in year 9 posted 'bye everyone, you won't have to deal with me anymore'",
+    "she told her friend she'd rather be dead than go home, and there are cuts up her arm",
+    "the boy says if she doesn't send more he'll share the first one with her whole year",
+    "a stranger wrote under the match report that he knows which bus our Josh gets",
+    "a dad posted her full name and that she walks home on her own along the canal every day",
 ]
 
 NOT_AT_RISK = [
@@ -39,6 +44,11 @@ NOT_AT_RISK = [
     "can I video call my child from work during lunch?",
     "a dad said the head had better watch her back after the detention",
     "can I put my child's full name on the class page?",
+    "bye all, sorry I can't make the fair this year",
+    "I know what time the bus goes, can I post about the trip?",
+    "goodbye everyone, last day at school today, sorry to leave",
+    "I'd rather die than join the PTA",
+    "my son cut his hand on the fence at football",
 ]
 
 
