@@ -24,7 +24,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bsuicid\w*",
         r"\bself ?harm\w*",
         r"\b(?:hurt|hurting|harm|harming|cut|cutting|cuts|burn\w*|starv\w*) (?:himself|herself|themselves|themself)\b",
-        r"\b(?:want|wants|wanted|wanting) to die\b",
+        r"(?<!\bi )(?<!\bi just )(?<!\bi honestly )(?<!\bhonestly i )\b(?:want|wants|wanted|wanting) to die\b",  # not a parent's "I want to die" on hold to the council
         r"\bend (?:his|her|their|my) (?:own )?life\b",
         r"\boverdos\w*",
         r"\bnot (?:want|wanting) to (?:live|be alive|be here)\b",
@@ -40,6 +40,9 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bno (?:point|reason) (?:in )?(?:living|being alive|being here|going on|carrying on|waking up)\b",
         r"\b(?:goodbye|bye) (?:forever|for ever|world|cruel world)\b|\bthis is goodbye\b",
         r"\b(?:will not|wont) have to (?:post up with|put up with|deal with|worry about|see|hear from) me\b",
+        r"\b(?:easier|better|happier) for (?:everyone|everybody|you all|all of you|us all|the family)\b.{0,30}\b(?:when|if) (?:i|im|i am|she|he|shes|hes)\b.{0,15}\b(?:not around|not here|gone|dead|not alive)\b",
+        r"\bcare if (?:i|she|he|they) (?:was|were|is|are) (?:gone|dead|not here|not around)\b|\bcare if (?:i|she|he|they) died\b",
+        r"\b(?:take|taking|took|swallow\w*|going to take) (?:all|a load|loads|a bunch|a handful|handfuls|a whole packet|the whole packet) (?:of )?(?:\w+ ){0,2}(?:tablets|pills|paracetamol|medicine|meds)\b",
         r"\bsorry for everything\b.{0,80}\b(?:goodbye|bye|anymore|any more|gone|no more|last)\b|\b(?:goodbye|bye) (?:everyone|everybody|all)\b.{0,80}\b(?:anymore|any more|for ever|forever|not be here|will not see me|wont see me)\b",
         r"\b(?:hed|shed|he would|she would|theyd|they would) rather (?:be )?(?:dead|die)\b",
         r"\bcuts?\b.{0,15}\b(?:up|on|to|over|along|across|down) (?:her|his|their|my|the) (?:child )?(?:fore ?arms?|arms?|wrists?|legs?|thighs?|stomach|tummy|body)\b",
@@ -70,7 +73,11 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:money|cash|gifts?|vapes?)\b.{0,10}\bfor (?:photo|video|picture)s?\b",
         r"\bgiv\w* (?:him|her|them|my child)\b.{0,20}\b(?:money|cash|vapes?|gifts?|drugs|packages?|game money)\b",
         r"\bpackages? to (?:carry|deliver|hold)\b|\bcounty lines\b",
-        r"\b(?:told|tells|telling|asked|asks) (?:him|her|them|my child) (?:not to|to not|never to) tell\b",
+        r"\b(?:told|tells|telling|asked|asks) (?:him|her|them|my child) (?:not to|to not|never to) (?:tell|mention|say|show)\b",
+        # An adult's gifts to a child: game credit, a phone, money ("the mate is about 19 and sends him Robux").
+        r"\b(?:mate|friend|man|guy|bloke|lad|boy|child|someone|somebody|stranger)\b (?:who is |whos |is |hes |says (?:he|she) is |says (?:hes|shes) )?(?:about |aged |apparently |like |maybe |nearly |at least )?(?:1[89]|[2-9]\d)\b.{0,80}\b(?:send\w*|sent|buy\w*|bought|gave|giv\w*)\b (?:him|her|them|my child)\b.{0,30}\b(?:credit|robux|vbucks|money|cash|gift\w*|phone|presents?|vouchers?|clothes|trainers)\b",
+        r"\bolder (?:friend|boyfriend|girlfriend|mate|man|guy|lad|child|boy|girl)s?\b.{0,60}\b(?:buy\w*|bought|gave|giv\w*|send\w*|sent)\b (?:her|him|them|my child)\b.{0,30}\b(?:credit|robux|vbucks|money|cash|gift\w*|phone|presents?|vouchers?|clothes|trainers|vapes?|drugs)\b",
+        r"\bnew phone\b.{0,60}\b(?:sent|gave|given|bought)\b.{0,40}\b(?:mate|friend|man|someone|older|online|stranger)\b",
         r"\bwhat (?:she|he|they)(?:s| is| are) wearing\b",
         r"\b(?:where (?:he|she|they) lives?)\b.{0,40}\b(?:online|game|chat|stranger|someone)\b|\b(?:online|someone|stranger)\b.{0,60}\bwhere (?:he|she|they) lives?\b",
         r"\bup (?:my |her |a |the )?(?:child(?:s)? )?skirt\b",
@@ -114,6 +121,8 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bnot safe (?:at|to go) home\b|\bunsafe at home\b",
         r"\b(?:no|never any) food at home\b|\b(?:always|constantly) hungry\b|\bleft (?:home )?alone (?:all|for days|overnight|at night)\b",
         r"\bdomestic (?:violence|abuse)\b",
+        r"\block\w* (?:her|him|them|my child|the child) (?:in|out|up)\b.{0,30}\b(?:shed|room|cupboard|garage|outside|overnight|all night|cellar|basement|loft)\b",
+        r"\b(?:if|unless) (?:she|he|they) (?:tells?|tell tales|says? anything|grass\w*)\b.{0,60}\b(?:lock|hit|hurt|beat|smack|belt|punish)\w*",
         r"\bforced marriage\b|\bfgm\b|\bgenital mutilation\b",
         r"\bradicali[sz]\w*|\bextremis\w*",
     ),
@@ -137,6 +146,17 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         # A carer threatening the children themselves ("I'll end it for all of us").
         r"\bend (?:it|everything) (?:all )?for (?:all of )?(?:us|them|us all|both of us|the child|my child|child)\b",
         r"\bbeaten up\b.{0,40}\b(?:video|filmed|shared|posted|badly)\b|\b(?:video|film)\w* of (?:a |the )?child\b.{0,20}\bbeing (?:beaten|attacked|hurt|hit)\b",
+    ),
+    # Warning signs a worried adult describes without naming the harm: asked about (unless the reading
+    # agrees it is about a child's safety), never escalated on the words alone.
+    "warning_signs": (
+        r"\b(?:lines|scratches|marks|cuts|scars|burns)\b (?:on|all over|up|along|across|down) (?:her|his|their) (?:fore ?arms?|arms?|wrists?|legs?|thighs?|stomach|tummy)\b",
+        r"\blong sleeves\b.{0,30}\b(?:warm|hot|summer|heat|sunny|pe)\b",
+        r"\bgiv\w* away (?:all|most|loads|lots) (?:of )?(?:his|her|their) (?:things|stuff|games|toys|possessions|clothes|belongings|favourite\w*)\b",
+        r"\bthinspo\w*|\bpro ?ana\b|\bpro ?mia\b|\banorexi\w*|\bbulimi\w*|\beating disorder\w*",
+        r"\b(?:not|do not|dont|doesnt|does not) deserve to eat\b",
+        r"\blost (?:a (?:stone|lot of weight)|(?:about |nearly |almost )?(?:a |two |\d+ ?)(?:stone|kg|kilos|pounds|lbs))\b.{0,100}\b(?:not eating|stopped eating|skip\w* (?:meals|lunch|breakfast|dinner)|dizz\w*|faint\w*)",
+        r"\b(?:screams?|screaming|cries|crying|panics?|shakes|shaking|terrified|petrified|begs?|begging)\b.{0,40}\b(?:time to go|not to go|go (?:there|back)|going (?:there|back))\b",
     ),
 }
 

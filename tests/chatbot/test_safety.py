@@ -28,6 +28,14 @@ AT_RISK = [
     "the boy says if she doesn't send more he'll share the first one with her whole year",
     "a stranger wrote under the match report that he knows which bus our Josh gets",
     "a dad posted her full name and that she walks home on her own along the canal every day",
+    # Warning signs described without naming the harm
+    "her older friend, a lad who's about 20, keeps buying her vouchers and clothes",
+    "she keeps saying it'd be easier for everyone if she wasn't around",
+    "he said he'd take a handful of his mum's pills if it happened again",
+    "his stepdad locks him in his room overnight when he's been cheeky",
+    "I noticed scratches up his arm and he's in long sleeves in this heat",
+    "she follows pro ana pages and says she doesn't deserve to eat",
+    "my son says he wants to die",
 ]
 
 NOT_AT_RISK = [
@@ -49,6 +57,10 @@ NOT_AT_RISK = [
     "goodbye everyone, last day at school today, sorry to leave",
     "I'd rather die than join the PTA",
     "my son cut his hand on the fence at football",
+    "my mum is 70 and buys him presents every birthday, can I post a photo of the party?",
+    "she lost a stone on slimming world and feels great",
+    "honestly I want to die, I've been on hold to the office for 40 minutes",
+    "is it ok for him to take paracetamol on the school trip",
 ]
 
 
