@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from chatbot.destinations import Destination
 from chatbot.errors import DeliveryError, RetryLater, Undeliverable
 from chatbot.messages import OutboxItem
+from chatbot.sending_turn import SLOW_SEND_SECONDS, SendingTurn
 from chatbot.store import Store, dumps, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -313,9 +314,11 @@ class DeliveryLoop:
         idle_sleep: float = 0.5,
         lease_seconds: float = 15.0,
         guard: asyncio.Lock | None = None,
+        slow_send: float = SLOW_SEND_SECONDS,
     ) -> None:
         """`guard` is held around each send and its bookkeeping; an adapter shares one with its direct replies,
-        so at most one message to a platform is ever sent but not yet recorded (what a crash can double)."""
+        so at most one message to a platform is ever sent but not yet recorded (what a crash can double).
+        A send still running after `slow_send` seconds gives it back (a hung connection holds up no one)."""
         self.outbox = outbox
         self.guard = guard or asyncio.Lock()
         self.destination = destination
@@ -325,6 +328,7 @@ class DeliveryLoop:
         self.batch = batch
         self.idle_sleep = idle_sleep
         self.lease_seconds = lease_seconds
+        self.slow_send = slow_send
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failed try: doubling, capped at max_delay."""
@@ -349,13 +353,13 @@ class DeliveryLoop:
                 return delivered
 
     async def _deliver_one(self, item: OutboxItem) -> bool:
-        async with self.guard:
-            return await self._send_and_record(item)
+        async with SendingTurn(lock=self.guard, sleep=asyncio.sleep, slow_after=self.slow_send) as turn:
+            return await self._send_and_record(item, turn)
 
-    async def _send_and_record(self, item: OutboxItem) -> bool:
+    async def _send_and_record(self, item: OutboxItem, turn: SendingTurn) -> bool:
         ref = item.payload.get("ref")
         try:
-            await self.deliver(item)
+            await turn.send(self.deliver(item))
         except RetryLater as exc:
             delay = exc.after if exc.after is not None else self.backoff(item.attempts)
             log.info("outbox %s item %s ref=%s: channel asked to retry in %.1fs", self.destination, item.id, ref, delay)

@@ -27,7 +27,7 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.intake import DurableUpdates
 from adapters.telegram.ports import Handles, UpdateInbox
 from adapters.telegram.transport import PerUserOrder, TelegramApp, WebhookServer, file_url
-from adapters.telegram.turn import SLOW_SEND_SECONDS, SendingTurn, Sleep
+from chatbot.sending_turn import SLOW_SEND_SECONDS, SendingTurn, Sleep
 from chatbot import boundary, replies
 from chatbot.destinations import TELEGRAM
 from chatbot.errors import ConfigError
@@ -94,7 +94,7 @@ class TelegramAdapter:
         self.timing = timing
         # Held around each send and its record (the inbox's done mark, or serve's outbox bookkeeping): the
         # engine's work runs concurrently, but at most one healthy answer is ever sent and not yet recorded,
-        # which is all a crash can double. A direct answer's waits and hung sends give it back (turn.py);
+        # which is all a crash can double. A direct answer's waits and hung sends give it back (chatbot/sending_turn.py);
         # a hung send is one whose fate is unknown anyway, so its retry may double it with or without a crash.
         self.sending = asyncio.Lock()
         self.processor = PerUserOrder(concurrency)

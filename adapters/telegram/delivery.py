@@ -16,7 +16,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.rendering import split_text
-from adapters.telegram.turn import SendingTurn
+from chatbot.sending_turn import SendingTurn
 from chatbot.errors import RetryLater, Undeliverable
 from chatbot.messages import OutboxItem
 

@@ -277,3 +277,25 @@ async def test_a_send_and_its_record_happen_under_the_guard(store: Store, outbox
     assert await DeliveryLoop(outbox=outbox, destination=TELEGRAM, deliver=deliver, guard=guard).run_once() == 1
     assert held == [True]
     assert await next_in_line[0] == ["delivered"]
+
+
+async def test_a_hung_send_gives_the_guard_back_and_its_item_is_still_recorded(
+    store: Store, outbox: Outbox, clock: Clock
+) -> None:
+    """A send that hangs past `slow_send` lets the platform's other answers go ahead; when it ends, it is recorded."""
+    await add(store, clock, "k1")
+    guard, started, answered = asyncio.Lock(), asyncio.Event(), asyncio.Event()
+
+    async def hung_deliver(item: OutboxItem) -> None:
+        started.set()
+        await answered.wait()
+
+    loop = DeliveryLoop(outbox=outbox, destination=TELEGRAM, deliver=hung_deliver, guard=guard, slow_send=0.01)
+    running = asyncio.create_task(loop.run_once())
+    await started.wait()
+    async with asyncio.timeout(5):
+        await guard.acquire()  # another answer's turn, while the first send still hangs
+    guard.release()
+    answered.set()
+    assert await running == 1
+    assert [i.status for i in await outbox.items()] == ["delivered"] and not guard.locked()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from adapters.telegram.turn import SendingTurn
+from chatbot.sending_turn import SendingTurn
 
 
 async def no_wait(seconds: float) -> None:

@@ -1,4 +1,4 @@
-"""One answer's turn at the platform's sending lock.
+"""One send's turn at the platform's sending lock (a direct answer, or an outbox item).
 
 The lock keeps at most one answer sent but not yet recorded, which is all a crash
 can double. A turn is taken to send and given back for anything that isn't a
