@@ -353,7 +353,7 @@ class DeliveryLoop:
                 return delivered
 
     async def _deliver_one(self, item: OutboxItem) -> bool:
-        async with SendingTurn(lock=self.guard, sleep=asyncio.sleep, slow_after=self.slow_send) as turn:
+        async with SendingTurn(lock=self.guard, slow_after=self.slow_send) as turn:
             return await self._send_and_record(item, turn)
 
     async def _send_and_record(self, item: OutboxItem, turn: SendingTurn) -> bool:

@@ -15,13 +15,13 @@ from typing import Awaitable, Callable, TypeVar
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
-SLOW_SEND_SECONDS = 1.0  # a healthy sendMessage answers well within this; past it, the turn is given back
+SLOW_SEND_SECONDS = 1.0  # a healthy send (a Telegram message, a Slack card) answers well within this; past it, the turn is given back
 
 
 class SendingTurn:
     """Holds the sending lock only while a send is healthy; `async with` gives it back at the end."""
 
-    def __init__(self, *, lock: asyncio.Lock, sleep: Sleep, slow_after: float = SLOW_SEND_SECONDS) -> None:
+    def __init__(self, *, lock: asyncio.Lock, sleep: Sleep = asyncio.sleep, slow_after: float = SLOW_SEND_SECONDS) -> None:
         self._lock = lock
         self._sleep = sleep
         self._slow_after = slow_after

@@ -27,11 +27,11 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.intake import DurableUpdates
 from adapters.telegram.ports import Handles, UpdateInbox
 from adapters.telegram.transport import PerUserOrder, TelegramApp, WebhookServer, file_url
-from chatbot.sending_turn import SLOW_SEND_SECONDS, SendingTurn, Sleep
 from chatbot import boundary, replies
 from chatbot.destinations import TELEGRAM
 from chatbot.errors import ConfigError
 from chatbot.messages import Audience, Incoming, InputKind, OutboxItem, Reply, Visibility
+from chatbot.sending_turn import SLOW_SEND_SECONDS, SendingTurn, Sleep
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.rendering import split_text
-from chatbot.sending_turn import SendingTurn
 from chatbot.errors import RetryLater, Undeliverable
 from chatbot.messages import OutboxItem
+from chatbot.sending_turn import SendingTurn
 
 log = logging.getLogger(__name__)
 
